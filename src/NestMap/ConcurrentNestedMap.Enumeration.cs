@@ -1,0 +1,55 @@
+using System.Collections;
+
+namespace NestMap;
+
+/// <content>Enumeration of entries and of outer keys.</content>
+public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnumerable<NestedEntry<TOuter, TInner, TValue>>
+{
+    /// <summary>Gets the outer keys that hold entries.</summary>
+    /// <value>
+    /// A weakly consistent sequence, like <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/>'s
+    /// enumeration: it never throws and never blocks writers; it yields each outer key at most once; an outer key added
+    /// or removed while it runs may or may not appear. It takes no lock and copies nothing up front.
+    /// </value>
+    public IEnumerable<TOuter> OuterKeys
+    {
+        get
+        {
+            foreach (var pair in _outer)
+            {
+                // Skips a map a writer has just linked and not yet filled, and one being retired.
+                if (pair.Value.Count > 0)
+                {
+                    yield return pair.Key;
+                }
+            }
+        }
+    }
+
+    /// <summary>Returns an enumerator over all entries.</summary>
+    /// <returns>An enumerator of <see cref="NestedEntry{TOuter, TInner, TValue}"/>.</returns>
+    /// <remarks>
+    /// Weakly consistent, like <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/>'s
+    /// enumeration: safe while other threads write, never throws because of them and never blocks them; no entry is
+    /// yielded twice; an entry added, changed or removed during the enumeration may or may not be seen. It is not a
+    /// snapshot; use <see cref="SnapshotOf"/> for an atomic copy of one outer key.
+    /// </remarks>
+    public IEnumerator<NestedEntry<TOuter, TInner, TValue>> GetEnumerator()
+    {
+        foreach (var pair in _outer)
+        {
+            // Lock-free walk over the bucket array loaded once: see InnerMap's remarks for why every chain walked
+            // this way is a consistent past state of that chain, with no node seen twice.
+            var buckets = pair.Value.Buckets;
+            for (var i = 0; i < buckets.Length; i++)
+            {
+                for (var node = Volatile.Read(ref buckets[i]); node is not null; node = node.Next)
+                {
+                    yield return new NestedEntry<TOuter, TInner, TValue>(pair.Key, node.Key, node.Value);
+                }
+            }
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

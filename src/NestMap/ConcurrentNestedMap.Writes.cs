@@ -1,0 +1,427 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using NestMap.Internal;
+
+namespace NestMap;
+
+/// <content>The operations that add, change and remove entries, and the reclamation of emptied inner maps.</content>
+public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
+{
+    /// <summary>Stores a value, adding the entry or overwriting its value; creates the inner map when needed.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="value">The value to store.</param>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    public void Set(TOuter outer, TInner inner, TValue value)
+    {
+        var hash = HashOf(inner);
+        while (true)
+        {
+            var map = GetOrCreateInner(outer);
+            lock (map)
+            {
+                // Race resolved here (no lost write): between our lookup and this lock the map may have lost its last
+                // entry to TryRemove, RemoveOuter or Clear, and been retired and unlinked. A write into it would be
+                // acknowledged and then unreachable, so we retry with a fresh lookup, which finds the successor map or
+                // links a new one. Retirement and unlinking happen under this same lock, so once we hold it and see
+                // the map not retired, it is linked, and stays linked until someone removes our entry.
+                if (map.IsRetired)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (map.Set_NeedsLock(inner, hash, value, _innerComparer))
+                    {
+                        _count.Increment();
+                    }
+                }
+                finally
+                {
+                    ReclaimIfEmpty_NeedsLock(outer, map);
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <summary>Adds an entry if it does not exist yet; creates the inner map when needed.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="value">The value to add.</param>
+    /// <returns><see langword="true"/> when the entry was added; <see langword="false"/> when it already existed.</returns>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    public bool TryAdd(TOuter outer, TInner inner, TValue value) => TryAddCore(outer, inner, HashOf(inner), value, out _);
+
+    /// <summary>Gets the value of an entry, adding it with a value from <paramref name="valueFactory"/> when it does not exist.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="valueFactory">Makes the value to add; runs outside every lock, and may run on several threads at once for the same entry, of which one result is stored.</param>
+    /// <returns>The value now stored: the existing one, or the one added.</returns>
+    /// <exception cref="ArgumentNullException">A key or <paramref name="valueFactory"/> is <see langword="null"/>.</exception>
+    public TValue GetOrAdd(TOuter outer, TInner inner, Func<TOuter, TInner, TValue> valueFactory)
+    {
+        ArgumentNullException.ThrowIfNull(valueFactory);
+        return GetOrAdd(outer, inner, static (o, i, factory) => factory(o, i), valueFactory);
+    }
+
+    /// <summary>Gets the value of an entry, adding it with a value from <paramref name="valueFactory"/> when it does not exist.</summary>
+    /// <typeparam name="TArg">The type of the state passed to the factory.</typeparam>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="valueFactory">Makes the value to add; runs outside every lock, and may run on several threads at once for the same entry, of which one result is stored.</param>
+    /// <param name="factoryArgument">State passed to <paramref name="valueFactory"/>, so that it need not capture.</param>
+    /// <returns>The value now stored: the existing one, or the one added.</returns>
+    /// <exception cref="ArgumentNullException">A key or <paramref name="valueFactory"/> is <see langword="null"/>.</exception>
+    public TValue GetOrAdd<TArg>(TOuter outer, TInner inner, Func<TOuter, TInner, TArg, TValue> valueFactory, TArg factoryArgument)
+    {
+        ArgumentNullException.ThrowIfNull(valueFactory);
+        var node = FindNode(outer, inner);
+        if (node is not null)
+        {
+            return node.Value;
+        }
+
+        var value = valueFactory(outer, inner, factoryArgument);
+
+        // Another thread may have added the entry while the factory ran: TryAddCore then hands back its value.
+        return TryAddCore(outer, inner, HashOf(inner), value, out var existing) ? value : existing;
+    }
+
+    /// <summary>Gets the value of an entry, adding <paramref name="value"/> when it does not exist.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="value">The value to add when the entry does not exist.</param>
+    /// <returns>The value now stored: the existing one, or <paramref name="value"/>.</returns>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    public TValue GetOrAdd(TOuter outer, TInner inner, TValue value) =>
+        TryAddCore(outer, inner, HashOf(inner), value, out var existing) ? value : existing;
+
+    /// <summary>Adds an entry or updates the existing one.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="addValueFactory">Makes the value when the entry does not exist; runs outside every lock.</param>
+    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry in the meantime.</param>
+    /// <returns>The value now stored.</returns>
+    /// <exception cref="ArgumentNullException">A key or a factory is <see langword="null"/>.</exception>
+    public TValue AddOrUpdate(TOuter outer, TInner inner, Func<TOuter, TInner, TValue> addValueFactory, Func<TOuter, TInner, TValue, TValue> updateValueFactory)
+    {
+        ArgumentNullException.ThrowIfNull(addValueFactory);
+        ArgumentNullException.ThrowIfNull(updateValueFactory);
+        return AddOrUpdate(
+            outer,
+            inner,
+            static (o, i, factories) => factories.Add(o, i),
+            static (o, i, current, factories) => factories.Update(o, i, current),
+            (Add: addValueFactory, Update: updateValueFactory));
+    }
+
+    /// <summary>Adds an entry with <paramref name="addValue"/> or updates the existing one.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="addValue">The value to add when the entry does not exist.</param>
+    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry in the meantime.</param>
+    /// <returns>The value now stored.</returns>
+    /// <exception cref="ArgumentNullException">A key or <paramref name="updateValueFactory"/> is <see langword="null"/>.</exception>
+    public TValue AddOrUpdate(TOuter outer, TInner inner, TValue addValue, Func<TOuter, TInner, TValue, TValue> updateValueFactory)
+    {
+        ArgumentNullException.ThrowIfNull(updateValueFactory);
+        return AddOrUpdate(
+            outer,
+            inner,
+            static (_, _, state) => state.AddValue,
+            static (o, i, current, state) => state.Update(o, i, current),
+            (AddValue: addValue, Update: updateValueFactory));
+    }
+
+    /// <summary>Adds an entry or updates the existing one, passing state to the factories.</summary>
+    /// <typeparam name="TArg">The type of the state passed to the factories.</typeparam>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="addValueFactory">Makes the value when the entry does not exist; runs outside every lock.</param>
+    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry in the meantime.</param>
+    /// <param name="factoryArgument">State passed to both factories, so that they need not capture.</param>
+    /// <returns>The value now stored.</returns>
+    /// <exception cref="ArgumentNullException">A key or a factory is <see langword="null"/>.</exception>
+    public TValue AddOrUpdate<TArg>(
+        TOuter outer,
+        TInner inner,
+        Func<TOuter, TInner, TArg, TValue> addValueFactory,
+        Func<TOuter, TInner, TValue, TArg, TValue> updateValueFactory,
+        TArg factoryArgument)
+    {
+        ArgumentNullException.ThrowIfNull(addValueFactory);
+        ArgumentNullException.ThrowIfNull(updateValueFactory);
+        if (outer is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(outer));
+        }
+
+        var hash = HashOf(inner);
+        while (true)
+        {
+            if (_outer.TryGetValue(outer, out var map) && map.Find(inner, hash, _innerComparer) is { } node)
+            {
+                // Optimistic update: read the version before the value (both volatile, in this order), compute
+                // outside the lock, then commit only if no write touched the entry in between. The writer's side
+                // of this protocol is in InnerMap.Update_NeedsLock.
+                var version = Volatile.Read(ref node.Version);
+                var updated = updateValueFactory(outer, inner, node.Value, factoryArgument);
+                lock (map)
+                {
+                    // Race: the entry may have been rewritten, removed, or its map retired while the factory ran.
+                    // Any of those fails the check below and we start over from a fresh read.
+                    if (!map.IsRetired && map.TryReplaceIfUnchanged_NeedsLock(node, version, updated, _innerComparer))
+                    {
+                        return updated;
+                    }
+                }
+            }
+            else
+            {
+                var added = addValueFactory(outer, inner, factoryArgument);
+
+                // Race: another thread may add the entry while the add factory runs; then we update instead.
+                if (TryAddCore(outer, inner, hash, added, out _))
+                {
+                    return added;
+                }
+            }
+        }
+    }
+
+    /// <summary>Replaces the value of an entry when its current value equals <paramref name="comparisonValue"/>.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="newValue">The value to store.</param>
+    /// <param name="comparisonValue">The value the entry must hold, compared with <see cref="EqualityComparer{T}.Default"/>.</param>
+    /// <returns><see langword="true"/> when the value was replaced; <see langword="false"/> when the entry is absent or holds another value.</returns>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    public bool TryUpdate(TOuter outer, TInner inner, TValue newValue, TValue comparisonValue)
+    {
+        if (outer is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(outer));
+        }
+
+        var hash = HashOf(inner);
+        if (!_outer.TryGetValue(outer, out var map))
+        {
+            return false;
+        }
+
+        lock (map)
+        {
+            // A retired map is empty and unlinked: the entry was absent at the instant it was retired, which lies
+            // within this call (see FindNode), so "not updated" is a correct answer and there is nothing to retry.
+            if (map.IsRetired)
+            {
+                return false;
+            }
+
+            var node = map.Find(inner, hash, _innerComparer);
+            if (node is null || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
+            {
+                return false;
+            }
+
+            map.Update_NeedsLock(node, newValue);
+            return true;
+        }
+    }
+
+    /// <summary>Removes an entry; when it was the last of its outer key, the outer key's inner map goes with it.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="value">The removed value; the default of <typeparamref name="TValue"/> when nothing was removed.</param>
+    /// <returns><see langword="true"/> when the entry was removed.</returns>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    public bool TryRemove(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
+    {
+        if (outer is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(outer));
+        }
+
+        var hash = HashOf(inner);
+        if (_outer.TryGetValue(outer, out var map))
+        {
+            lock (map)
+            {
+                // As in TryUpdate: a retired map means the entry was absent at an instant within this call.
+                if (!map.IsRetired)
+                {
+                    try
+                    {
+                        var node = map.Remove_NeedsLock(inner, hash, _innerComparer);
+                        if (node is not null)
+                        {
+                            _count.Decrement();
+                            value = node.Value;
+                            return true;
+                        }
+                    }
+                    finally
+                    {
+                        // Removing the last entry retires and unlinks the map before the lock is released.
+                        ReclaimIfEmpty_NeedsLock(outer, map);
+                    }
+                }
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>Removes an outer key with all its entries.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <returns>The number of entries removed; 0 when the outer key was absent.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
+    public int RemoveOuter(TOuter outer)
+    {
+        if (outer is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(outer));
+        }
+
+        while (_outer.TryGetValue(outer, out var map))
+        {
+            lock (map)
+            {
+                // Race: someone else retired this map after our lookup; a writer may since have linked a successor
+                // that holds entries, so look again rather than report an empty outer key that is not.
+                if (map.IsRetired)
+                {
+                    continue;
+                }
+
+                return Retire_NeedsLock(outer, map);
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Removes every entry and every inner map.</summary>
+    /// <remarks>
+    /// Not atomic as a whole: each inner map is removed atomically, one after another, so an entry written to an
+    /// outer key that <see cref="Clear"/> has already passed survives it, as with a write made just after it.
+    /// </remarks>
+    public void Clear()
+    {
+        foreach (var pair in _outer)
+        {
+            var map = pair.Value;
+            lock (map)
+            {
+                // A map retired by someone else after the enumerator produced it is already unlinked.
+                if (!map.IsRetired)
+                {
+                    Retire_NeedsLock(pair.Key, map);
+                }
+            }
+        }
+    }
+
+    private bool TryAddCore(TOuter outer, TInner inner, int hash, TValue value, [MaybeNullWhen(true)] out TValue existing)
+    {
+        while (true)
+        {
+            var map = GetOrCreateInner(outer);
+            lock (map)
+            {
+                // Same race as in Set: a map retired after our lookup never takes an entry; retry on its successor.
+                if (map.IsRetired)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var found = map.TryAdd_NeedsLock(inner, hash, value, _innerComparer);
+                    if (found is not null)
+                    {
+                        existing = found.Value;
+                        return false;
+                    }
+
+                    _count.Increment();
+                    existing = default;
+                    return true;
+                }
+                finally
+                {
+                    ReclaimIfEmpty_NeedsLock(outer, map);
+                }
+            }
+        }
+    }
+
+    /// <summary>Returns the linked inner map of <paramref name="outer"/>, linking a new empty one when there is none.</summary>
+    /// <remarks>
+    /// The returned map may be retired by the time the caller locks it; callers check <see cref="InnerMap{TInner, TValue}.IsRetired"/> under the lock and retry.
+    /// A new map is empty until the caller's write lands, so it is never seen empty at quiescence.
+    /// </remarks>
+    private InnerMap<TInner, TValue> GetOrCreateInner(TOuter outer)
+    {
+        if (outer is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(outer));
+        }
+
+        InnerMap<TInner, TValue>? created = null;
+        while (true)
+        {
+            if (_outer.TryGetValue(outer, out var map))
+            {
+                return map;
+            }
+
+            created ??= new InnerMap<TInner, TValue>(_initialInnerCapacity);
+
+            // Race: two writers may both miss and both try to link a new map; TryAdd lets exactly one win, and the
+            // loser's map was never visible to anyone, so it needs no reclaiming.
+            if (_outer.TryAdd(outer, created))
+            {
+                _outerCount.Increment();
+                return created;
+            }
+        }
+    }
+
+    /// <summary>Retires and unlinks <paramref name="map"/> if it holds nothing (after a removal, or after a write that threw).</summary>
+    private void ReclaimIfEmpty_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map)
+    {
+        Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
+
+        // A write that created this map and then failed (a throwing comparer, out of memory) leaves it empty: reclaim
+        // it here too, or it would stay linked as a zombie.
+        if (map.Count == 0 && !map.IsRetired)
+        {
+            Retire_NeedsLock(outer, map);
+        }
+    }
+
+    /// <summary>Retires <paramref name="map"/>, unlinks it and updates the counts; returns how many entries it held.</summary>
+    private int Retire_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map)
+    {
+        Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
+
+        // Mark first, then unlink, both under the map's lock: a writer that looked the map up before the unlink
+        // blocks on the lock and then sees the mark, so no write lands in an unlinked map. The pair overload of
+        // TryRemove removes the key only while it still maps to this very map, never to a successor.
+        var removed = map.Retire_NeedsLock();
+        var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TInner, TValue>>(outer, map));
+        Debug.Assert(unlinked, "A map that was not retired is linked.");
+        _outerCount.Decrement();
+        if (removed != 0)
+        {
+            _count.Add(-removed);
+        }
+
+        return removed;
+    }
+}

@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using NestMap.Internal;
+
+namespace NestMap;
+
+/// <summary>
+/// A thread-safe two-level map, <typeparamref name="TOuter"/> → <typeparamref name="TInner"/> →
+/// <typeparamref name="TValue"/>, whose inner maps are created on demand and reclaimed as soon as they are empty.
+/// </summary>
+/// <typeparam name="TOuter">The type of the outer keys (a tenant, a user, a source).</typeparam>
+/// <typeparam name="TInner">The type of the inner keys (a session, a device, a cache key).</typeparam>
+/// <typeparam name="TValue">The type of the values.</typeparam>
+/// <remarks>
+/// <para>
+/// It fixes the three classic faults of <c>Dictionary&lt;K1, Dictionary&lt;K2, V&gt;&gt;</c> by construction:
+/// there is no inner map to initialise (writes create it), no inner map ever reaches a caller (reads return values or
+/// copies, so nothing can be touched outside the map's locks), and an inner map whose last entry is removed is removed
+/// with it, atomically with respect to every other operation, so no empty ("zombie") inner map outlives its use.
+/// </para>
+/// <para>
+/// Thread safety: every member is safe to call from any number of threads at once. Each operation on one
+/// (outer, inner) pair is atomic and linearizable. Reads (<see cref="TryGetValue"/>, <see cref="ContainsKey"/>,
+/// <see cref="ContainsOuter"/>, <see cref="CountOf"/>) take no lock. Writes take one lock: the lock of the inner map
+/// of their outer key, so writers to different outer keys do not contend. Factories passed to
+/// <see cref="GetOrAdd(TOuter, TInner, Func{TOuter, TInner, TValue})"/> and
+/// <see cref="AddOrUpdate(TOuter, TInner, Func{TOuter, TInner, TValue}, Func{TOuter, TInner, TValue, TValue})"/> run
+/// outside every lock, as with <see cref="ConcurrentDictionary{TKey, TValue}"/>: under contention a factory may run
+/// more than once and only one result is stored.
+/// </para>
+/// <para>
+/// Aggregates (<see cref="Count"/>, <see cref="OuterCount"/>, <see cref="IsEmpty"/>) and enumeration are weakly
+/// consistent while other threads write: they never throw and never block writers, and they are exact at quiescence.
+/// </para>
+/// </remarks>
+[DebuggerDisplay("Count = {Count}, OuterCount = {OuterCount}")]
+public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
+    where TOuter : notnull
+    where TInner : notnull
+{
+    /// <summary>Outer key → its inner map. Only maps that are not retired are linked here (see <see cref="InnerMap{TInner, TValue}"/>).</summary>
+    private readonly ConcurrentDictionary<TOuter, InnerMap<TInner, TValue>> _outer;
+
+    /// <summary>The inner-key comparer, or <see langword="null"/> for a value type with the default comparer (so the JIT can devirtualise).</summary>
+    private readonly IEqualityComparer<TInner>? _innerComparer;
+
+    private readonly int _initialInnerCapacity;
+    private readonly StripedCounter _count = new();
+    private readonly StripedCounter _outerCount = new();
+
+    /// <summary>Initializes an empty map with default options.</summary>
+    public ConcurrentNestedMap()
+        : this(options: null)
+    {
+    }
+
+    /// <summary>Initializes an empty map with the given key comparers.</summary>
+    /// <param name="outerComparer">The outer-key comparer, or <see langword="null"/> for the default.</param>
+    /// <param name="innerComparer">The inner-key comparer, or <see langword="null"/> for the default.</param>
+    public ConcurrentNestedMap(IEqualityComparer<TOuter>? outerComparer, IEqualityComparer<TInner>? innerComparer)
+        : this(new NestedMapOptions<TOuter, TInner, TValue> { OuterComparer = outerComparer, InnerComparer = innerComparer })
+    {
+    }
+
+    /// <summary>Initializes an empty map with the given options.</summary>
+    /// <param name="options">The options, or <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A capacity in <paramref name="options"/> is negative.</exception>
+    public ConcurrentNestedMap(NestedMapOptions<TOuter, TInner, TValue>? options)
+    {
+        options ??= new NestedMapOptions<TOuter, TInner, TValue>();
+        ArgumentOutOfRangeException.ThrowIfNegative(options.InitialOuterCapacity, nameof(options.InitialOuterCapacity));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.InitialInnerCapacity, nameof(options.InitialInnerCapacity));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.InitialInnerCapacity, 1 << 30, nameof(options.InitialInnerCapacity));
+
+        _outer = new ConcurrentDictionary<TOuter, InnerMap<TInner, TValue>>(
+            Environment.ProcessorCount, Math.Max(options.InitialOuterCapacity, 31), options.OuterComparer);
+        _innerComparer = typeof(TInner).IsValueType && (options.InnerComparer is null || ReferenceEquals(options.InnerComparer, EqualityComparer<TInner>.Default))
+            ? null
+            : options.InnerComparer ?? EqualityComparer<TInner>.Default;
+        _initialInnerCapacity = options.InitialInnerCapacity;
+    }
+
+    /// <summary>Gets the number of entries across all outer keys.</summary>
+    /// <value>Exact at quiescence; while other threads write, a recent value (read without locks).</value>
+    public long Count => Math.Max(0, _count.Sum());
+
+    /// <summary>Gets the number of outer keys.</summary>
+    /// <value>
+    /// Exact at quiescence, when it equals the number of outer keys that hold entries; while other threads write, a
+    /// recent value that may include an inner map a writer has just created and not yet filled.
+    /// </value>
+    public int OuterCount => (int)Math.Clamp(_outerCount.Sum(), 0, int.MaxValue);
+
+    /// <summary>Gets whether the map holds no entry.</summary>
+    /// <value><see langword="true"/> when no outer key holds an entry at the moment each is looked at.</value>
+    public bool IsEmpty
+    {
+        get
+        {
+            foreach (var pair in _outer)
+            {
+                if (pair.Value.Count > 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Gets or sets the value of an entry.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <returns>The value stored for (<paramref name="outer"/>, <paramref name="inner"/>).</returns>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    /// <exception cref="KeyNotFoundException">On get, the entry does not exist.</exception>
+    /// <remarks>The setter is <see cref="Set"/>: it creates the inner map when needed.</remarks>
+    public TValue this[TOuter outer, TInner inner]
+    {
+        get
+        {
+            if (!TryGetValue(outer, inner, out var value))
+            {
+                ThrowHelper.ThrowKeyNotFound(outer, inner);
+            }
+
+            return value;
+        }
+
+        set => Set(outer, inner, value);
+    }
+
+    /// <summary>Gets the value of an entry, without taking a lock.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="value">The value when found; otherwise the default of <typeparamref name="TValue"/>.</param>
+    /// <returns><see langword="true"/> when the entry exists.</returns>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    public bool TryGetValue(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
+    {
+        var node = FindNode(outer, inner);
+        if (node is not null)
+        {
+            value = node.Value;
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>Gets whether an entry exists, without taking a lock.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <returns><see langword="true"/> when the entry exists.</returns>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    public bool ContainsKey(TOuter outer, TInner inner) => FindNode(outer, inner) is not null;
+
+    /// <summary>Gets whether an outer key holds at least one entry, without taking a lock.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <returns><see langword="true"/> when the outer key holds an entry.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
+    public bool ContainsOuter(TOuter outer) => CountOf(outer) > 0;
+
+    /// <summary>Gets the number of entries under an outer key, without taking a lock.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <returns>The number of entries; 0 when the outer key is absent.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
+    public int CountOf(TOuter outer)
+    {
+        if (outer is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(outer));
+        }
+
+        return _outer.TryGetValue(outer, out var map) ? map.Count : 0;
+    }
+
+    /// <summary>Copies the entries of one outer key.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <returns>
+    /// A new dictionary that the caller owns, holding the entries of <paramref name="outer"/> at one instant (taken
+    /// under the inner map's lock); empty when the outer key is absent. Later changes to the map do not show in it.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
+    /// <remarks>The live inner map is never handed out: a caller holding it could touch it without its lock.</remarks>
+    public IReadOnlyDictionary<TInner, TValue> SnapshotOf(TOuter outer)
+    {
+        if (outer is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(outer));
+        }
+
+        if (_outer.TryGetValue(outer, out var map))
+        {
+            lock (map)
+            {
+                // A retired map was emptied and unlinked after our lookup: the outer key was empty at that instant.
+                if (!map.IsRetired)
+                {
+                    return map.Snapshot_NeedsLock(_innerComparer);
+                }
+            }
+        }
+
+        return new Dictionary<TInner, TValue>(0, _innerComparer);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int HashOf(TInner inner)
+    {
+        if (inner is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(inner));
+        }
+
+        return typeof(TInner).IsValueType && _innerComparer is null
+            ? EqualityComparer<TInner>.Default.GetHashCode(inner)
+            : _innerComparer!.GetHashCode(inner);
+    }
+
+    private InnerMap<TInner, TValue>.Node? FindNode(TOuter outer, TInner inner)
+    {
+        if (outer is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(outer));
+        }
+
+        var hash = HashOf(inner);
+
+        // No lock. If the map we find is being retired concurrently, we either see the entry (the read overlaps a
+        // moment when it existed) or see none (the map was already empty, and a successor map for this outer key can
+        // only be linked after this one is unlinked, so there was a moment during our read when the key was absent).
+        return _outer.TryGetValue(outer, out var map) ? map.Find(inner, hash, _innerComparer) : null;
+    }
+}
