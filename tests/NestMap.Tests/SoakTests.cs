@@ -20,7 +20,7 @@ public sealed class SoakTests
         {
             var mine = kept[thread] = [];
             var churner = thread % 2 == 0;
-            for (var n = 0; n < 20_000; n++)
+            for (var n = 0; n < 100_000; n++)
             {
                 var outer = n % Outers;
                 if (churner)
@@ -75,7 +75,7 @@ public sealed class SoakTests
         {
             var model = models[thread] = [];
             var random = new Random(thread);
-            for (var n = 0; n < 30_000; n++)
+            for (var n = 0; n < 150_000; n++)
             {
                 var outer = random.Next(Outers);
                 var inner = thread + (Threads * random.Next(3));
@@ -134,7 +134,7 @@ public sealed class SoakTests
     {
         // All threads increment the same few counters: an optimistic update that commits a stale value loses one.
         var map = new ConcurrentNestedMap<int, int, int>();
-        const int PerThread = 20_000;
+        const int PerThread = 100_000;
         RunTogether(Threads, thread =>
         {
             for (var n = 0; n < PerThread; n++)
@@ -223,7 +223,7 @@ public sealed class SoakTests
         RunTogether(Threads, thread =>
         {
             var random = new Random(thread);
-            for (var n = 0; n < 20_000; n++)
+            for (var n = 0; n < 100_000; n++)
             {
                 var outer = random.Next(Outers);
                 switch (thread % 4)
