@@ -222,6 +222,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             : _innerComparer!.GetHashCode(inner);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private InnerMap<TInner, TValue>.Node? FindNode(TOuter outer, TInner inner)
     {
         if (outer is null)

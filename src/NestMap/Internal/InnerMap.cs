@@ -64,6 +64,7 @@ internal sealed class InnerMap<TInner, TValue>
     public Node?[] Buckets => _buckets;
 
     /// <summary>Finds the node of <paramref name="key"/> without a lock; <see langword="null"/> when absent.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Node? Find(TInner key, int hash, IEqualityComparer<TInner>? comparer)
     {
         var buckets = _buckets;

@@ -1,0 +1,11 @@
+using BenchmarkDotNet.Running;
+using NestMap.Benchmarks;
+
+// `-- memory` runs the heap measurement (bytes per entry); anything else goes to BenchmarkDotNet's switcher.
+if (args is ["memory", ..])
+{
+    MemoryMeasurement.Run(Console.Out);
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(NestedMapThroughputBenchmarks).Assembly).Run(args);
