@@ -176,6 +176,11 @@ public class NestedMapThroughputBenchmarks
                 set(o, i);
             }
         }
+
+        // Every structure leaves garbage behind as it grows (resized tables, copied nodes). Compact the heap so that
+        // each is measured as a long-running service would have it after a full GC, not interleaved with its growth
+        // debris, which would favour whichever peer happens to grow with fewer copies.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
     /// <summary>Runs the body over each thread's slice of the operation sequence; 1 thread runs inline.</summary>

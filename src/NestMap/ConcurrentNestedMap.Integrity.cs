@@ -23,9 +23,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             {
                 var (found, misplaced) = map.CountEntries_NeedsLock();
                 entries += found;
-                if (map.IsRetired)
+                if (!map.IsLive)
                 {
-                    problems.Add($"Outer key {pair.Key} maps to a retired inner map.");
+                    problems.Add($"Outer key {pair.Key} maps to an inner map in state {map.State}.");
                 }
 
                 if (found == 0)

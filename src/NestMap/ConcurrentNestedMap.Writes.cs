@@ -23,20 +23,26 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             lock (map)
             {
                 // Race resolved here (no lost write): between our lookup and this lock the map may have lost its last
-                // entry to TryRemove, RemoveOuter or Clear, and been retired and unlinked. A write into it would be
-                // acknowledged and then unreachable, so we retry with a fresh lookup, which finds the successor map or
-                // links a new one. Retirement and unlinking happen under this same lock, so once we hold it and see
-                // the map not retired, it is linked, and stays linked until someone removes our entry.
-                if (map.IsRetired)
+                // entry to TryRemove, RemoveOuter or Clear and been retired and unlinked, or been replaced by a resized
+                // successor. A write into it would be acknowledged and then unreachable, so we retry with a fresh
+                // lookup, which finds the successor or links a new map. Retiring, replacing and unlinking all happen
+                // under this same lock, so once we hold it and see the map live, it is linked, and stays linked until
+                // someone takes our entry out of it.
+                if (!map.IsLive)
                 {
                     continue;
                 }
 
                 try
                 {
-                    if (map.Set_NeedsLock(inner, hash, value, _innerComparer))
+                    var node = map.Find(inner, hash, _innerComparer);
+                    if (node is not null)
                     {
-                        _count.Increment();
+                        map.Update_NeedsLock(node, value);
+                    }
+                    else
+                    {
+                        AddNew_NeedsLock(outer, map, inner, hash, value);
                     }
                 }
                 finally
@@ -173,9 +179,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 var updated = updateValueFactory(outer, inner, node.Value, factoryArgument);
                 lock (map)
                 {
-                    // Race: the entry may have been rewritten, removed, or its map retired while the factory ran.
-                    // Any of those fails the check below and we start over from a fresh read.
-                    if (!map.IsRetired && map.TryReplaceIfUnchanged_NeedsLock(node, version, updated, _innerComparer))
+                    // Race: the entry may have been rewritten or removed, or its map retired or replaced by a resized
+                    // successor, while the factory ran. Any of those fails the check below and we start over.
+                    if (map.IsLive && map.TryReplaceIfUnchanged_NeedsLock(node, version, updated, _innerComparer))
                     {
                         return updated;
                     }
@@ -210,29 +216,35 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var hash = HashOf(inner);
-        if (!_outer.TryGetValue(outer, out var map))
+        while (_outer.TryGetValue(outer, out var map))
         {
-            return false;
+            lock (map)
+            {
+                // A retired map is empty and unlinked: the entry was absent at the instant it was retired, which lies
+                // within this call (see FindNode), so "not updated" is a correct answer. A moved map's entries live on
+                // in its successor: look again.
+                if (map.State != InnerMapState.Live)
+                {
+                    if (map.State == InnerMapState.Moved)
+                    {
+                        continue;
+                    }
+
+                    return false;
+                }
+
+                var node = map.Find(inner, hash, _innerComparer);
+                if (node is null || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
+                {
+                    return false;
+                }
+
+                map.Update_NeedsLock(node, newValue);
+                return true;
+            }
         }
 
-        lock (map)
-        {
-            // A retired map is empty and unlinked: the entry was absent at the instant it was retired, which lies
-            // within this call (see FindNode), so "not updated" is a correct answer and there is nothing to retry.
-            if (map.IsRetired)
-            {
-                return false;
-            }
-
-            var node = map.Find(inner, hash, _innerComparer);
-            if (node is null || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
-            {
-                return false;
-            }
-
-            map.Update_NeedsLock(node, newValue);
-            return true;
-        }
+        return false;
     }
 
     /// <summary>Removes an entry; when it was the last of its outer key, the outer key's inner map goes with it.</summary>
@@ -250,28 +262,45 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var hash = HashOf(inner);
-        if (_outer.TryGetValue(outer, out var map))
+        while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
             {
-                // As in TryUpdate: a retired map means the entry was absent at an instant within this call.
-                if (!map.IsRetired)
+                // As in TryUpdate: a retired map means the entry was absent at an instant within this call, and a
+                // moved map means the entries are in its successor.
+                if (map.State != InnerMapState.Live)
                 {
-                    try
+                    if (map.State == InnerMapState.Moved)
                     {
-                        var node = map.Remove_NeedsLock(inner, hash, _innerComparer);
-                        if (node is not null)
-                        {
-                            _count.Decrement();
-                            value = node.Value;
-                            return true;
-                        }
+                        continue;
                     }
-                    finally
+
+                    break;
+                }
+
+                try
+                {
+                    var node = map.Remove_NeedsLock(inner, hash, _innerComparer);
+                    if (node is null)
                     {
-                        // Removing the last entry retires and unlinks the map before the lock is released.
-                        ReclaimIfEmpty_NeedsLock(outer, map);
+                        break;
                     }
+
+                    _count.Decrement();
+                    value = node.Value;
+
+                    // Removing the last entry retires and unlinks the map (in the finally below) before the lock is
+                    // released; a map that drained far below its size is replaced by a smaller successor.
+                    if (map.Count > 0 && map.ShrinkIfSparse_NeedsLock() is { } smaller)
+                    {
+                        Replace_NeedsLock(outer, map, smaller);
+                    }
+
+                    return true;
+                }
+                finally
+                {
+                    ReclaimIfEmpty_NeedsLock(outer, map);
                 }
             }
         }
@@ -295,9 +324,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         {
             lock (map)
             {
-                // Race: someone else retired this map after our lookup; a writer may since have linked a successor
-                // that holds entries, so look again rather than report an empty outer key that is not.
-                if (map.IsRetired)
+                // Race: someone else retired or replaced this map after our lookup; a successor holding entries may
+                // be linked by now, so look again rather than report an empty outer key that is not.
+                if (!map.IsLive)
                 {
                     continue;
                 }
@@ -319,12 +348,26 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         foreach (var pair in _outer)
         {
             var map = pair.Value;
-            lock (map)
+            while (true)
             {
-                // A map retired by someone else after the enumerator produced it is already unlinked.
-                if (!map.IsRetired)
+                lock (map)
                 {
-                    Retire_NeedsLock(pair.Key, map);
+                    // A map retired by someone else after the enumerator produced it is already unlinked; one that
+                    // was replaced by a resized successor passes its entries on, so clear the successor instead.
+                    if (map.IsLive)
+                    {
+                        Retire_NeedsLock(pair.Key, map);
+                    }
+
+                    if (map.State != InnerMapState.Moved)
+                    {
+                        break;
+                    }
+                }
+
+                if (!_outer.TryGetValue(pair.Key, out map))
+                {
+                    break;
                 }
             }
         }
@@ -338,22 +381,22 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             var map = GetOrCreateInner(outer);
             lock (map)
             {
-                // Same race as in Set: a map retired after our lookup never takes an entry; retry on its successor.
-                if (map.IsRetired)
+                // Same race as in Set: a map retired or replaced after our lookup never takes an entry; retry.
+                if (!map.IsLive)
                 {
                     continue;
                 }
 
                 try
                 {
-                    var found = map.TryAdd_NeedsLock(inner, hash, value, _innerComparer);
+                    var found = map.Find(inner, hash, _innerComparer);
                     if (found is not null)
                     {
                         existing = found.Value;
                         return false;
                     }
 
-                    _count.Increment();
+                    AddNew_NeedsLock(outer, map, inner, hash, value);
                     existing = default;
                     return true;
                 }
@@ -372,7 +415,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     /// <summary>Returns the linked inner map of <paramref name="outer"/>, linking a new empty one when there is none.</summary>
     /// <remarks>
-    /// The returned map may be retired by the time the caller locks it; callers check <see cref="InnerMap{TInner, TValue}.IsRetired"/> under the lock and retry.
+    /// The returned map may be retired or replaced by the time the caller locks it; callers check <see cref="InnerMap{TInner, TValue}.IsLive"/> under the lock and retry.
     /// A new map is empty until the caller's write lands, so it is never seen empty at quiescence.
     /// </remarks>
     private InnerMap<TInner, TValue> GetOrCreateInner(TOuter outer)
@@ -390,7 +433,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 return map;
             }
 
-            created ??= new InnerMap<TInner, TValue>(_initialInnerCapacity);
+            created ??= InnerMap<TInner, TValue>.Create(_initialInnerCapacity);
 
             // Race: two writers may both miss and both try to link a new map; TryAdd lets exactly one win, and the
             // loser's map was never visible to anyone, so it needs no reclaiming.
@@ -402,6 +445,35 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
     }
 
+    /// <summary>Adds an entry whose key is absent from the live <paramref name="map"/>, growing it into a successor when it is full.</summary>
+    private void AddNew_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map, TInner inner, int hash, TValue value)
+    {
+        if (map.IsFull_NeedsLock)
+        {
+            Replace_NeedsLock(outer, map, map.GrowWith_NeedsLock(inner, hash, value));
+        }
+        else
+        {
+            map.AddNew_NeedsLock(inner, hash, value);
+        }
+
+        _count.Increment();
+    }
+
+    /// <summary>Swaps a resized <paramref name="successor"/> into the outer map in place of <paramref name="map"/>.</summary>
+    private void Replace_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map, InnerMap<TInner, TValue> successor)
+    {
+        Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
+
+        // Mark first, then swap, both under the map's lock (as for retirement): a writer that looked the map up before
+        // the swap blocks on the lock, sees the mark and retries on the successor. A lock-free reader still holding
+        // the old map sees its contents as of this instant, which overlaps its read. The successor is published by
+        // the dictionary's own synchronisation, after every node in it was written.
+        map.MarkMoved_NeedsLock();
+        var swapped = _outer.TryUpdate(outer, successor, map);
+        Debug.Assert(swapped, "A live map is linked, so the swap cannot fail.");
+    }
+
     /// <summary>Retires and unlinks <paramref name="map"/> if it holds nothing (after a removal, or after a write that threw).</summary>
     private void ReclaimIfEmpty_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map)
     {
@@ -409,7 +481,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         // A write that created this map and then failed (a throwing comparer, out of memory) leaves it empty: reclaim
         // it here too, or it would stay linked as a zombie.
-        if (map.Count == 0 && !map.IsRetired)
+        if (map.Count == 0 && map.IsLive)
         {
             Retire_NeedsLock(outer, map);
         }

@@ -194,14 +194,20 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
-        if (_outer.TryGetValue(outer, out var map))
+        while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
             {
                 // A retired map was emptied and unlinked after our lookup: the outer key was empty at that instant.
-                if (!map.IsRetired)
+                // A moved map was replaced by a resized successor: copy that one instead.
+                if (map.IsLive)
                 {
                     return map.Snapshot_NeedsLock(_innerComparer);
+                }
+
+                if (map.State == InnerMapState.Retired)
+                {
+                    break;
                 }
             }
         }

@@ -1,74 +1,87 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NestMap.Internal;
 
 /// <summary>
-/// The inner map of one outer key: a chained hash table whose readers take no lock and whose writers hold the monitor
-/// of this object.
+/// The inner map of one outer key: a fixed-size chained hash table whose readers take no lock and whose writers hold
+/// the monitor of this object. It never resizes in place: a resize builds a successor and swaps it into the outer map.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Why not a <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/> per outer key: its lock
 /// array and per-lock counts make an empty one cost ~520 B on 2 CPUs and ~1 KB on 16, paid once per outer key. This
-/// table costs 32 B plus its bucket array, and one monitor (the object header's thin lock, no allocation) guards all
+/// table costs 40 B plus its bucket array, and one monitor (the object header's thin lock, no allocation) guards all
 /// of it: an inner map is small and its writers are spread over many outer keys, so one lock per inner map is the
 /// right granularity.
 /// </para>
 /// <para>
-/// Lock-free reads. Readers load <see cref="_buckets"/> once and walk the chains with volatile reads. Writers keep
-/// three rules that make that safe: (1) a new node is fully initialised before it is published at the head of its
-/// chain; (2) removal unlinks a node by pointing its predecessor past it, and never changes the removed node's own
-/// <see cref="Node.Next"/>, so a reader standing on it still reaches the rest of the chain; (3) a resize copies every
-/// node into a new array and publishes the array, and never rewires a node a reader may stand on. A reader therefore
-/// sees each chain as it was at some instant during its walk. Values are written in place only when
-/// <typeparamref name="TValue"/> is written atomically (<see cref="ValueWriteIsAtomic"/>); otherwise an update
-/// replaces the node, so a reader never sees a torn value.
+/// Why the bucket array never changes: a lookup is a chain of dependent memory loads (outer node, inner map, bucket,
+/// node), each a likely cache miss in a large map. With the array and its Fibonacci shift both read-only fields of
+/// this object, one cache line gives both, and the bucket index needs no read of the array's length (the index is in
+/// range by construction), which takes one dependent miss off every lookup. The price is that growing or shrinking
+/// makes a new inner map (see <see cref="GrowWith_NeedsLock"/>); the owner then marks this one
+/// <see cref="InnerMapState.Moved"/> and swaps the successor into the outer map under this lock, exactly as it unlinks
+/// an emptied map, so writers that meet a moved map retry on the successor.
 /// </para>
 /// <para>
-/// Retirement. When the last entry goes, the owner marks the map retired (under this lock) and unlinks it from the
-/// outer map before releasing the lock. A retired map never takes an entry again: writers that find it retired after
-/// taking the lock retry with a fresh lookup. That is what makes "remove the last entry" and "write to the same outer
-/// key" linearizable without one global lock.
+/// Lock-free reads. Readers walk the chains with volatile reads. Writers keep two rules that make that safe: (1) a new
+/// node is fully initialised before it is published at the head of its chain; (2) removal unlinks a node by pointing
+/// its predecessor past it and never changes the removed node's own <see cref="Node.Next"/>, so a reader standing on
+/// it still reaches the rest of the chain. A reader therefore sees each chain as it was at some instant during its
+/// walk. Values are written in place only when <typeparamref name="TValue"/> is written atomically
+/// (<see cref="ValueWriteIsAtomic"/>); otherwise an update replaces the node, so a reader never sees a torn value.
 /// </para>
 /// Members whose names end in <c>_NeedsLock</c> require the caller to hold <c>lock (this)</c>.
 /// </remarks>
 internal sealed class InnerMap<TInner, TValue>
     where TInner : notnull
 {
-    /// <summary>The smallest bucket array; at least 2 so that the Fibonacci shift below is never 32.</summary>
+    /// <summary>The smallest bucket array; at least 2 so that the Fibonacci shift is never 32.</summary>
     internal const int MinimumBuckets = 2;
 
     /// <summary>Whether a plain store of <typeparamref name="TValue"/> is atomic, so values may be updated in place.</summary>
     internal static readonly bool ValueWriteIsAtomic = IsValueWriteAtomic();
 
-    private static readonly Node?[] s_retiredBuckets = new Node?[MinimumBuckets];
-
-    private volatile Node?[] _buckets;
+    private readonly Node?[] _buckets;
+    private readonly int _shift;
     private volatile int _count;
-    private bool _retired;
+    private volatile InnerMapState _state;
 
-    public InnerMap(int capacity)
+    private InnerMap(int bucketCount)
     {
-        _buckets = new Node?[BucketCountFor(capacity)];
+        Debug.Assert(BitOperations.IsPow2(bucketCount) && bucketCount >= MinimumBuckets, "Bucket counts are powers of two, at least 2.");
+        _buckets = new Node?[bucketCount];
+
+        // Index = the top log2(bucketCount) bits of the 32-bit Fibonacci product: shift = 32 - log2(bucketCount).
+        _shift = BitOperations.LeadingZeroCount((uint)bucketCount) + 1;
     }
+
+    /// <summary>Makes an empty, live inner map with room for <paramref name="capacity"/> entries before it grows.</summary>
+    public static InnerMap<TInner, TValue> Create(int capacity) => new(BucketCountFor(capacity));
 
     /// <summary>Gets the number of entries (a volatile read; exact under the lock, a recent value without it).</summary>
     public int Count => _count;
 
-    /// <summary>Gets whether the map is retired; read it under the lock to act on it.</summary>
-    public bool IsRetired => Volatile.Read(ref _retired);
+    /// <summary>Gets the map's state; read it under the lock to act on it.</summary>
+    public InnerMapState State => _state;
 
-    /// <summary>Gets the bucket array for a lock-free walk (see <see cref="Node"/> for what a walker may rely on).</summary>
+    /// <summary>Gets whether the map takes writes (it is linked in the outer map); read it under the lock to act on it.</summary>
+    public bool IsLive => _state == InnerMapState.Live;
+
+    /// <summary>Gets the bucket array for a lock-free walk (see the class remarks for what a walker may rely on).</summary>
     public Node?[] Buckets => _buckets;
+
+    /// <summary>Gets whether the next new entry needs a bigger table (load factor 1).</summary>
+    public bool IsFull_NeedsLock => _count >= _buckets.Length;
 
     /// <summary>Finds the node of <paramref name="key"/> without a lock; <see langword="null"/> when absent.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Node? Find(TInner key, int hash, IEqualityComparer<TInner>? comparer)
     {
-        var buckets = _buckets;
-        var node = Volatile.Read(ref buckets[IndexOf(hash, buckets.Length)]);
+        var node = Volatile.Read(ref BucketOf(hash));
 
         // Value types with the default comparer go through EqualityComparer<TInner>.Default, which the JIT
         // devirtualises and inlines; reference types always carry a comparer (see ConcurrentNestedMap's constructor).
@@ -81,7 +94,7 @@ internal sealed class InnerMap<TInner, TValue>
                     return node;
                 }
 
-                node = node.Next;
+                node = Volatile.Read(ref node.Next);
             }
         }
         else
@@ -94,40 +107,75 @@ internal sealed class InnerMap<TInner, TValue>
                     return node;
                 }
 
-                node = node.Next;
+                node = Volatile.Read(ref node.Next);
             }
         }
 
         return null;
     }
 
-    /// <summary>Adds the entry unless the key is present; returns the existing node when it is, else <see langword="null"/>.</summary>
-    public Node? TryAdd_NeedsLock(TInner key, int hash, TValue value, IEqualityComparer<TInner>? comparer)
+    /// <summary>Adds an entry whose key is known to be absent, in a table that is not full.</summary>
+    public void AddNew_NeedsLock(TInner key, int hash, TValue value)
     {
         AssertLocked();
-        var existing = Find(key, hash, comparer);
-        if (existing is not null)
-        {
-            return existing;
-        }
+        Debug.Assert(IsLive, "Only a live inner map takes entries; the caller must retry.");
+        Debug.Assert(!IsFull_NeedsLock, "A full table grows into a successor instead.");
+        ref var head = ref BucketOf(hash);
 
-        AddNew_NeedsLock(key, hash, value);
-        return null;
+        // Rule (1): the node is complete before the volatile write publishes it.
+        Volatile.Write(ref head, new Node(key, hash, value, head, 0));
+        _count++;
     }
 
-    /// <summary>Adds or overwrites the entry; returns <see langword="true"/> when it was added.</summary>
-    public bool Set_NeedsLock(TInner key, int hash, TValue value, IEqualityComparer<TInner>? comparer)
+    /// <summary>Builds the successor of this full map: twice the buckets, every entry, plus the new one.</summary>
+    /// <remarks>The successor is not yet visible to anyone; the caller marks this map moved and swaps the successor in.</remarks>
+    public InnerMap<TInner, TValue> GrowWith_NeedsLock(TInner key, int hash, TValue value)
     {
         AssertLocked();
-        var existing = Find(key, hash, comparer);
-        if (existing is not null)
+        var successor = CopyTo_NeedsLock(_buckets.Length * 2);
+        ref var head = ref successor.BucketOf(hash);
+        head = new Node(key, hash, value, head, 0);
+        successor._count++;
+        return successor;
+    }
+
+    /// <summary>Builds a smaller successor when the map has drained below an eighth of its buckets; else <see langword="null"/>.</summary>
+    /// <remarks>
+    /// Gives memory back when an inner map that grew large has mostly drained, so that one busy moment does not pin a
+    /// big bucket array for the life of the outer key. The factor of 8 between growth (at 100%) and shrinking (below
+    /// 12.5%) keeps a map that hovers around one size from resizing back and forth.
+    /// </remarks>
+    public InnerMap<TInner, TValue>? ShrinkIfSparse_NeedsLock()
+    {
+        AssertLocked();
+        var length = _buckets.Length;
+        if (length <= 16 || _count >= length / 8 || _count == 0)
         {
-            Update_NeedsLock(existing, value);
-            return false;
+            return null;
         }
 
-        AddNew_NeedsLock(key, hash, value);
-        return true;
+        return CopyTo_NeedsLock(BucketCountFor(_count * 2));
+    }
+
+    /// <summary>Marks the map replaced by a successor; the caller swaps the successor into the outer map before releasing the lock.</summary>
+    public void MarkMoved_NeedsLock()
+    {
+        AssertLocked();
+        _state = InnerMapState.Moved;
+    }
+
+    /// <summary>Marks the map retired (its entries are gone) and returns how many entries it held.</summary>
+    /// <remarks>
+    /// The caller unlinks the map from the outer map while it still holds the lock. Readers already walking its chains
+    /// overlap the retirement, so either answer they give is right.
+    /// </remarks>
+    public int Retire_NeedsLock()
+    {
+        AssertLocked();
+        var removed = _count;
+        _state = InnerMapState.Retired;
+        _count = 0;
+        return removed;
     }
 
     /// <summary>
@@ -138,8 +186,9 @@ internal sealed class InnerMap<TInner, TValue>
     {
         AssertLocked();
 
-        // A resize or a node replacement makes Find return a different node, a removal makes it return null, and an
-        // in-place write bumps the version: each of those means the caller computed from a stale value and retries.
+        // A node replacement makes Find return a different node, a removal makes it return null, and an in-place
+        // write bumps the version: each of those means the caller computed from a stale value and retries. (A resize
+        // moves the entries to a successor map, which the caller detects through the state before calling this.)
         if (!ReferenceEquals(Find(expected.Key, expected.Hash, comparer), expected) || expected.Version != version)
         {
             return false;
@@ -149,38 +198,47 @@ internal sealed class InnerMap<TInner, TValue>
         return true;
     }
 
+    /// <summary>Writes a new value into an entry found under this same lock.</summary>
+    public void Update_NeedsLock(Node node, TValue value)
+    {
+        AssertLocked();
+        if (ValueWriteIsAtomic)
+        {
+            // Value first, version second: a lock-free reader that reads the new version (acquire) then reads the new
+            // value, so TryReplaceIfUnchanged never accepts a computation made from the value this write replaced.
+            node.Value = value;
+            Volatile.Write(ref node.Version, node.Version + 1);
+            return;
+        }
+
+        // A torn write could be observed by a lock-free reader: publish a new node in place of the old one instead.
+        ref var slot = ref FindSlotOf_NeedsLock(node);
+        Debug.Assert(!Unsafe.IsNullRef(ref slot), "The node to replace is in the table.");
+        Volatile.Write(ref slot, new Node(node.Key, node.Hash, value, node.Next, node.Version + 1));
+    }
+
     /// <summary>Removes the key's entry and returns its node; <see langword="null"/> when absent.</summary>
     public Node? Remove_NeedsLock(TInner key, int hash, IEqualityComparer<TInner>? comparer)
     {
         AssertLocked();
-        ref var slot = ref FindSlot_NeedsLock(key, hash, comparer);
-        if (Unsafe.IsNullRef(ref slot))
+        ref var slot = ref BucketOf(hash);
+        while (slot is not null)
         {
-            return null;
+            var node = slot;
+            if (node.Hash == hash && (typeof(TInner).IsValueType && comparer is null
+                ? EqualityComparer<TInner>.Default.Equals(node.Key, key)
+                : comparer!.Equals(node.Key, key)))
+            {
+                // Rule (2): the removed node keeps its Next, so a reader standing on it walks on.
+                Volatile.Write(ref slot, node.Next);
+                _count--;
+                return node;
+            }
+
+            slot = ref node.Next;
         }
 
-        var node = slot!;
-
-        // Rule (2) of the class remarks: the removed node keeps its Next, so a reader standing on it walks on.
-        Volatile.Write(ref slot, node.Next);
-        _count--;
-        ShrinkIfSparse_NeedsLock();
-        return node;
-    }
-
-    /// <summary>Marks the map retired and drops its entries; returns how many entries it held.</summary>
-    /// <remarks>
-    /// The caller unlinks the map from the outer map while it still holds the lock. Readers that loaded the old
-    /// bucket array finish their walk over the old chains: they overlap the retirement, so either answer is right.
-    /// </remarks>
-    public int Retire_NeedsLock()
-    {
-        AssertLocked();
-        var removed = _count;
-        Volatile.Write(ref _retired, true);
-        _buckets = s_retiredBuckets;
-        _count = 0;
-        return removed;
+        return null;
     }
 
     /// <summary>Copies the entries into a new dictionary (under the lock, so the copy is one instant's contents).</summary>
@@ -203,14 +261,13 @@ internal sealed class InnerMap<TInner, TValue>
     internal (int Entries, int Misplaced) CountEntries_NeedsLock()
     {
         AssertLocked();
-        var buckets = _buckets;
         int entries = 0, misplaced = 0;
-        for (var i = 0; i < buckets.Length; i++)
+        for (var i = 0; i < _buckets.Length; i++)
         {
-            for (var node = buckets[i]; node is not null; node = node.Next)
+            for (var node = _buckets[i]; node is not null; node = node.Next)
             {
                 entries++;
-                if (IndexOf(node.Hash, buckets.Length) != i)
+                if (!Unsafe.AreSame(ref BucketOf(node.Hash), ref _buckets[i]))
                 {
                     misplaced++;
                 }
@@ -218,15 +275,6 @@ internal sealed class InnerMap<TInner, TValue>
         }
 
         return (entries, misplaced);
-    }
-
-    /// <summary>Maps a hash to a bucket with Fibonacci hashing, so that keys whose hashes differ only in high bits still spread.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int IndexOf(int hash, int length)
-    {
-        // length is a power of two >= 2, so the shift is in 1..31.
-        var shift = BitOperations.LeadingZeroCount((uint)length) + 1;
-        return (int)(((uint)hash * 0x9E3779B9u) >> shift);
     }
 
     private static int BucketCountFor(int capacity) =>
@@ -248,69 +296,41 @@ internal sealed class InnerMap<TInner, TValue>
         };
     }
 
+    /// <summary>Returns the bucket that <paramref name="hash"/> selects, by Fibonacci hashing (keys whose hashes differ only in high bits still spread).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref Node? BucketOf(int hash)
+    {
+        // In range by construction: _shift = 32 - log2(_buckets.Length), so the index has log2(length) bits. Both
+        // fields are read-only, so they always describe the same array; skipping the bounds check skips a read of the
+        // array's length, a dependent cache miss on large maps.
+        var index = ((uint)hash * 0x9E3779B9u) >> _shift;
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_buckets), (nint)index);
+    }
+
     [Conditional("DEBUG")]
     private void AssertLocked() => Debug.Assert(Monitor.IsEntered(this), "The inner map's lock must be held.");
 
-    private void AddNew_NeedsLock(TInner key, int hash, TValue value)
+    private InnerMap<TInner, TValue> CopyTo_NeedsLock(int bucketCount)
     {
-        Debug.Assert(!_retired, "A retired inner map never takes an entry; the caller must retry.");
-        if (_count >= _buckets.Length)
+        // Copy the nodes: rewiring them into the successor would change the Next of nodes that readers of this map
+        // may stand on, sending them into another chain where they could miss a present key.
+        var successor = new InnerMap<TInner, TValue>(bucketCount);
+        foreach (var head in _buckets)
         {
-            Resize_NeedsLock(_buckets.Length * 2);
-        }
-
-        var buckets = _buckets;
-        ref var head = ref buckets[IndexOf(hash, buckets.Length)];
-
-        // Rule (1): the node is complete before the volatile write publishes it.
-        Volatile.Write(ref head, new Node(key, hash, value, head, 0));
-        _count++;
-    }
-
-    /// <summary>Writes a new value into an entry found under this same lock.</summary>
-    public void Update_NeedsLock(Node node, TValue value)
-    {
-        AssertLocked();
-        if (ValueWriteIsAtomic)
-        {
-            // Value first, version second: a lock-free reader that reads the new version (acquire) then reads the new
-            // value, so TryReplaceIfUnchanged never accepts a computation made from the value this write replaced.
-            node.Value = value;
-            Volatile.Write(ref node.Version, node.Version + 1);
-            return;
-        }
-
-        // A torn write could be observed by a lock-free reader: publish a new node in place of the old one instead.
-        ref var slot = ref FindSlotOf_NeedsLock(node);
-        Debug.Assert(!Unsafe.IsNullRef(ref slot), "The node to replace is in the table.");
-        Volatile.Write(ref slot, new Node(node.Key, node.Hash, value, node.Next, node.Version + 1));
-    }
-
-    /// <summary>Returns a reference to the field that points at the key's node (a bucket or a predecessor's Next), or a null reference.</summary>
-    private ref Node? FindSlot_NeedsLock(TInner key, int hash, IEqualityComparer<TInner>? comparer)
-    {
-        var buckets = _buckets;
-        ref var slot = ref buckets[IndexOf(hash, buckets.Length)];
-        while (slot is not null)
-        {
-            var node = slot;
-            if (node.Hash == hash && (typeof(TInner).IsValueType && comparer is null
-                ? EqualityComparer<TInner>.Default.Equals(node.Key, key)
-                : comparer!.Equals(node.Key, key)))
+            for (var node = head; node is not null; node = node.Next)
             {
-                return ref slot;
+                ref var target = ref successor.BucketOf(node.Hash);
+                target = new Node(node.Key, node.Hash, node.Value, target, node.Version);
             }
-
-            slot = ref node.Next;
         }
 
-        return ref Unsafe.NullRef<Node?>();
+        successor._count = _count;
+        return successor;
     }
 
     private ref Node? FindSlotOf_NeedsLock(Node target)
     {
-        var buckets = _buckets;
-        ref var slot = ref buckets[IndexOf(target.Hash, buckets.Length)];
+        ref var slot = ref BucketOf(target.Hash);
         while (slot is not null)
         {
             if (ReferenceEquals(slot, target))
@@ -322,36 +342,6 @@ internal sealed class InnerMap<TInner, TValue>
         }
 
         return ref Unsafe.NullRef<Node?>();
-    }
-
-    private void ShrinkIfSparse_NeedsLock()
-    {
-        // Give memory back when an inner map that grew large has mostly drained (an eighth full), so that one busy
-        // moment does not pin a big bucket array for the life of the outer key. The factor of 8 between growth (at
-        // 100%) and shrink (at 12.5%) keeps a map that hovers around one size from resizing back and forth.
-        var length = _buckets.Length;
-        if (length > 16 && _count < length / 8)
-        {
-            Resize_NeedsLock(Math.Max(MinimumBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _count * 2))));
-        }
-    }
-
-    private void Resize_NeedsLock(int newLength)
-    {
-        // Rule (3): copy the nodes. Rewiring them in place could send a lock-free reader standing on a node into
-        // another chain, where it would miss a key that is present.
-        var old = _buckets;
-        var buckets = new Node?[newLength];
-        foreach (var head in old)
-        {
-            for (var node = head; node is not null; node = node.Next)
-            {
-                ref var target = ref buckets[IndexOf(node.Hash, newLength)];
-                target = new Node(node.Key, node.Hash, node.Value, target, node.Version);
-            }
-        }
-
-        _buckets = buckets;
     }
 
     /// <summary>One entry. Key and hash never change; value and version change only under the owner's lock.</summary>
