@@ -13,7 +13,7 @@ namespace NestMap.Benchmarks;
 /// structure ConcurrentNestedMap replaces.
 /// </remarks>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 12)]
+[SimpleJob(launchCount: 2, warmupCount: 4, iterationCount: 10)]
 public class NestedMapThroughputBenchmarks
 {
     private const int Outers = 10_000;

@@ -86,7 +86,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     public TValue GetOrAdd<TArg>(TOuter outer, TInner inner, Func<TOuter, TInner, TArg, TValue> valueFactory, TArg factoryArgument)
     {
         ArgumentNullException.ThrowIfNull(valueFactory);
-        var node = FindNode(outer, inner);
+        var hash = HashOf(inner);
+        var node = FindNode(outer, inner, hash);
         if (node is not null)
         {
             return node.Value;
@@ -95,7 +96,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         var value = valueFactory(outer, inner, factoryArgument);
 
         // Another thread may have added the entry while the factory ran: TryAddCore then hands back its value.
-        return TryAddCore(outer, inner, HashOf(inner), value, out var existing) ? value : existing;
+        return TryAddCore(outer, inner, hash, value, out var existing) ? value : existing;
     }
 
     /// <summary>Gets the value of an entry, adding <paramref name="value"/> when it does not exist.</summary>
@@ -104,14 +105,24 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="value">The value to add when the entry does not exist.</param>
     /// <returns>The value now stored: the existing one, or <paramref name="value"/>.</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
-    public TValue GetOrAdd(TOuter outer, TInner inner, TValue value) =>
-        TryAddCore(outer, inner, HashOf(inner), value, out var existing) ? value : existing;
+    public TValue GetOrAdd(TOuter outer, TInner inner, TValue value)
+    {
+        // The common case, a present entry, takes no lock.
+        var hash = HashOf(inner);
+        var node = FindNode(outer, inner, hash);
+        if (node is not null)
+        {
+            return node.Value;
+        }
+
+        return TryAddCore(outer, inner, hash, value, out var existing) ? value : existing;
+    }
 
     /// <summary>Adds an entry or updates the existing one.</summary>
     /// <param name="outer">The outer key.</param>
     /// <param name="inner">The inner key.</param>
     /// <param name="addValueFactory">Makes the value when the entry does not exist; runs outside every lock.</param>
-    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry in the meantime.</param>
+    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry (or resized its inner map) in the meantime.</param>
     /// <returns>The value now stored.</returns>
     /// <exception cref="ArgumentNullException">A key or a factory is <see langword="null"/>.</exception>
     public TValue AddOrUpdate(TOuter outer, TInner inner, Func<TOuter, TInner, TValue> addValueFactory, Func<TOuter, TInner, TValue, TValue> updateValueFactory)
@@ -130,7 +141,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="outer">The outer key.</param>
     /// <param name="inner">The inner key.</param>
     /// <param name="addValue">The value to add when the entry does not exist.</param>
-    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry in the meantime.</param>
+    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry (or resized its inner map) in the meantime.</param>
     /// <returns>The value now stored.</returns>
     /// <exception cref="ArgumentNullException">A key or <paramref name="updateValueFactory"/> is <see langword="null"/>.</exception>
     public TValue AddOrUpdate(TOuter outer, TInner inner, TValue addValue, Func<TOuter, TInner, TValue, TValue> updateValueFactory)
@@ -149,7 +160,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="outer">The outer key.</param>
     /// <param name="inner">The inner key.</param>
     /// <param name="addValueFactory">Makes the value when the entry does not exist; runs outside every lock.</param>
-    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry in the meantime.</param>
+    /// <param name="updateValueFactory">Makes the new value from the current one; runs outside every lock and is re-run when another thread changed the entry (or resized its inner map) in the meantime.</param>
     /// <param name="factoryArgument">State passed to both factories, so that they need not capture.</param>
     /// <returns>The value now stored.</returns>
     /// <exception cref="ArgumentNullException">A key or a factory is <see langword="null"/>.</exception>
@@ -172,7 +183,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         {
             if (_outer.TryGetValue(outer, out var map) && map.Find(inner, hash, _innerComparer) is { } node)
             {
-                // Optimistic update: read the version before the value (both volatile, in this order), compute
+                // Optimistic update: read the version (volatile, so acquire) before the value, compute
                 // outside the lock, then commit only if no write touched the entry in between. The writer's side
                 // of this protocol is in InnerMap.Update_NeedsLock.
                 var version = Volatile.Read(ref node.Version);
@@ -278,30 +289,38 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                     break;
                 }
 
+                InnerMap<TInner, TValue>.Node? node;
                 try
                 {
-                    var node = map.Remove_NeedsLock(inner, hash, _innerComparer);
-                    if (node is null)
-                    {
-                        break;
-                    }
-
-                    _count.Decrement();
-                    value = node.Value;
-
-                    // Removing the last entry retires and unlinks the map (in the finally below) before the lock is
-                    // released; a map that drained far below its size is replaced by a smaller successor.
-                    if (map.Count > 0 && map.ShrinkIfSparse_NeedsLock() is { } smaller)
-                    {
-                        Replace_NeedsLock(outer, map, smaller);
-                    }
-
-                    return true;
+                    node = map.Remove_NeedsLock(inner, hash, _innerComparer);
                 }
-                finally
+                catch
                 {
+                    // Only the comparer can throw here, before anything changed; but never leave an empty map linked.
                     ReclaimIfEmpty_NeedsLock(outer, map);
+                    throw;
                 }
+
+                // Nothing removed: leave the map alone, even when it is empty. An empty live map is one a writer has
+                // just linked and is about to fill; retiring it would only send that writer round again.
+                if (node is null)
+                {
+                    break;
+                }
+
+                _count.Decrement();
+                value = node.Value;
+                if (map.Count == 0)
+                {
+                    // The last entry went: retire and unlink the map before the lock is released.
+                    Retire_NeedsLock(outer, map);
+                }
+                else
+                {
+                    ShrinkIfSparse_NeedsLock(outer, map);
+                }
+
+                return true;
             }
         }
 
@@ -416,7 +435,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <summary>Returns the linked inner map of <paramref name="outer"/>, linking a new empty one when there is none.</summary>
     /// <remarks>
     /// The returned map may be retired or replaced by the time the caller locks it; callers check <see cref="InnerMap{TInner, TValue}.IsLive"/> under the lock and retry.
-    /// A new map is empty until the caller's write lands, so it is never seen empty at quiescence.
+    /// A new map is empty until the caller's write lands (its failures reclaim it), so it is not seen empty at
+    /// quiescence; the one gap is an out-of-memory error while taking the new map's lock, before any write.
     /// </remarks>
     private InnerMap<TInner, TValue> GetOrCreateInner(TOuter outer)
     {
@@ -436,12 +456,27 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             created ??= InnerMap<TInner, TValue>.Create(_initialInnerCapacity);
 
             // Race: two writers may both miss and both try to link a new map; TryAdd lets exactly one win, and the
-            // loser's map was never visible to anyone, so it needs no reclaiming.
-            if (_outer.TryAdd(outer, created))
+            // loser's map was never visible to anyone, so it needs no reclaiming. The count goes up first because
+            // TryAdd may link the map and then throw (out of memory while growing its table): the map is linked
+            // then, and its retirement will count it down.
+            _outerCount.Increment();
+            bool linked;
+            try
             {
-                _outerCount.Increment();
+                linked = _outer.TryAdd(outer, created);
+            }
+            catch
+            {
+                ReclaimIfLinkedAndEmpty(outer, created);
+                throw;
+            }
+
+            if (linked)
+            {
                 return created;
             }
+
+            _outerCount.Decrement();
         }
     }
 
@@ -465,13 +500,49 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
 
-        // Mark first, then swap, both under the map's lock (as for retirement): a writer that looked the map up before
-        // the swap blocks on the lock, sees the mark and retries on the successor. A lock-free reader still holding
-        // the old map sees its contents as of this instant, which overlaps its read. The successor is published by
-        // the dictionary's own synchronisation, after every node in it was written.
+        // Swap, then mark, both under the map's lock (as for retirement): a writer that looked the map up before the
+        // swap blocks on the lock, sees the mark and retries on the successor. A lock-free reader still holding the
+        // old map sees its contents as of this instant, which overlaps its read. The successor is published by the
+        // reference store inside TryUpdate, which in .NET releases every earlier write to the successor's nodes.
+        // Swapping first means that if it throws (an outer comparer that throws), the old map stays live and linked.
+        if (!_outer.TryUpdate(outer, successor, map))
+        {
+            throw new InvalidOperationException("Internal error: a live inner map was not linked under its outer key.");
+        }
+
         map.MarkMoved_NeedsLock();
-        var swapped = _outer.TryUpdate(outer, successor, map);
-        Debug.Assert(swapped, "A live map is linked, so the swap cannot fail.");
+    }
+
+    /// <summary>Replaces <paramref name="map"/> by a smaller successor when it has drained far below its size; best effort.</summary>
+    private void ShrinkIfSparse_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map)
+    {
+        try
+        {
+            if (map.ShrinkIfSparse_NeedsLock() is { } smaller)
+            {
+                Replace_NeedsLock(outer, map, smaller);
+            }
+        }
+        catch (OutOfMemoryException)
+        {
+            // Shrinking only gives memory back; the removal that triggered it is done and must be reported as done.
+        }
+    }
+
+    /// <summary>After a failed link attempt, reclaims <paramref name="created"/> if it did get linked and is still empty.</summary>
+    private void ReclaimIfLinkedAndEmpty(TOuter outer, InnerMap<TInner, TValue> created)
+    {
+        if (_outer.TryGetValue(outer, out var linked) && ReferenceEquals(linked, created))
+        {
+            lock (created)
+            {
+                ReclaimIfEmpty_NeedsLock(outer, created);
+            }
+        }
+        else
+        {
+            _outerCount.Decrement();
+        }
     }
 
     /// <summary>Retires and unlinks <paramref name="map"/> if it holds nothing (after a removal, or after a write that threw).</summary>
@@ -492,13 +563,18 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
 
-        // Mark first, then unlink, both under the map's lock: a writer that looked the map up before the unlink
-        // blocks on the lock and then sees the mark, so no write lands in an unlinked map. The pair overload of
-        // TryRemove removes the key only while it still maps to this very map, never to a successor.
-        var removed = map.Retire_NeedsLock();
+        // Unlink, then mark, both under the map's lock: a writer that looked the map up before the unlink blocks on the
+        // lock and then sees the mark, so no write lands in an unlinked map. The pair overload of TryRemove removes the
+        // key only while it still maps to this very map, never to a successor. Unlinking first means that if it throws
+        // (an outer comparer that throws), the map stays live and linked with its entries, and nothing is half done.
         var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TInner, TValue>>(outer, map));
-        Debug.Assert(unlinked, "A map that was not retired is linked.");
-        _outerCount.Decrement();
+        Debug.Assert(unlinked, "A live map is linked.");
+        var removed = map.Retire_NeedsLock();
+        if (unlinked)
+        {
+            _outerCount.Decrement();
+        }
+
         if (removed != 0)
         {
             _count.Add(-removed);

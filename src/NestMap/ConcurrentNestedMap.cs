@@ -28,7 +28,8 @@ namespace NestMap;
 /// <see cref="GetOrAdd(TOuter, TInner, Func{TOuter, TInner, TValue})"/> and
 /// <see cref="AddOrUpdate(TOuter, TInner, Func{TOuter, TInner, TValue}, Func{TOuter, TInner, TValue, TValue})"/> run
 /// outside every lock, as with <see cref="ConcurrentDictionary{TKey, TValue}"/>: under contention a factory may run
-/// more than once and only one result is stored.
+/// more than once and only one result is stored. Exceptions thrown by factories and comparers propagate to the caller
+/// and leave the map as it was. Comparers run while a lock is held and must not call back into the map.
 /// </para>
 /// <para>
 /// Aggregates (<see cref="Count"/>, <see cref="OuterCount"/>, <see cref="IsEmpty"/>) and enumeration are weakly
@@ -66,13 +67,16 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     /// <summary>Initializes an empty map with the given options.</summary>
     /// <param name="options">The options, or <see langword="null"/> for the defaults.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A capacity in <paramref name="options"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A capacity in <paramref name="options"/> is negative, or the inner capacity exceeds 2^30.</exception>
     public ConcurrentNestedMap(NestedMapOptions<TOuter, TInner, TValue>? options)
     {
         options ??= new NestedMapOptions<TOuter, TInner, TValue>();
-        ArgumentOutOfRangeException.ThrowIfNegative(options.InitialOuterCapacity, nameof(options.InitialOuterCapacity));
-        ArgumentOutOfRangeException.ThrowIfNegative(options.InitialInnerCapacity, nameof(options.InitialInnerCapacity));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.InitialInnerCapacity, 1 << 30, nameof(options.InitialInnerCapacity));
+        if (options.InitialOuterCapacity < 0 || options.InitialInnerCapacity is < 0 or > InnerMap<TInner, TValue>.MaximumBuckets)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                $"InitialOuterCapacity must be at least 0 and InitialInnerCapacity between 0 and {InnerMap<TInner, TValue>.MaximumBuckets} (got {options.InitialOuterCapacity} and {options.InitialInnerCapacity}).");
+        }
 
         _outer = new ConcurrentDictionary<TOuter, InnerMap<TInner, TValue>>(
             Environment.ProcessorCount, Math.Max(options.InitialOuterCapacity, 31), options.OuterComparer);
@@ -141,7 +145,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
     public bool TryGetValue(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
     {
-        var node = FindNode(outer, inner);
+        var node = FindNode(outer, inner, HashOf(inner));
         if (node is not null)
         {
             value = node.Value;
@@ -157,7 +161,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="inner">The inner key.</param>
     /// <returns><see langword="true"/> when the entry exists.</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
-    public bool ContainsKey(TOuter outer, TInner inner) => FindNode(outer, inner) is not null;
+    public bool ContainsKey(TOuter outer, TInner inner) => FindNode(outer, inner, HashOf(inner)) is not null;
 
     /// <summary>Gets whether an outer key holds at least one entry, without taking a lock.</summary>
     /// <param name="outer">The outer key.</param>
@@ -229,14 +233,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private InnerMap<TInner, TValue>.Node? FindNode(TOuter outer, TInner inner)
+    private InnerMap<TInner, TValue>.Node? FindNode(TOuter outer, TInner inner, int hash)
     {
         if (outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
-        var hash = HashOf(inner);
 
         // No lock. If the map we find is being retired concurrently, we either see the entry (the read overlaps a
         // moment when it existed) or see none (the map was already empty, and a successor map for this outer key can

@@ -42,6 +42,9 @@ internal sealed class InnerMap<TInner, TValue>
     /// <summary>The smallest bucket array; at least 2 so that the Fibonacci shift is never 32.</summary>
     internal const int MinimumBuckets = 2;
 
+    /// <summary>The largest bucket array; a map that holds more entries than this lets its chains grow instead.</summary>
+    internal const int MaximumBuckets = 1 << 30;
+
     /// <summary>Whether a plain store of <typeparamref name="TValue"/> is atomic, so values may be updated in place.</summary>
     internal static readonly bool ValueWriteIsAtomic = IsValueWriteAtomic();
 
@@ -75,7 +78,7 @@ internal sealed class InnerMap<TInner, TValue>
     public Node?[] Buckets => _buckets;
 
     /// <summary>Gets whether the next new entry needs a bigger table (load factor 1).</summary>
-    public bool IsFull_NeedsLock => _count >= _buckets.Length;
+    public bool IsFull_NeedsLock => _count >= _buckets.Length && _buckets.Length < MaximumBuckets;
 
     /// <summary>Finds the node of <paramref name="key"/> without a lock; <see langword="null"/> when absent.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
