@@ -64,21 +64,24 @@ public sealed class SoakTests
         Assert.Empty(map.CheckIntegrity());
     }
 
-    [Fact]
-    public void OwnedKeys_MixedOperations_AgreeWithPerThreadModels()
+    [Theory]
+    [InlineData(3, 150_000)]
+    [InlineData(64, 100_000)]
+    public void OwnedKeys_MixedOperations_AgreeWithPerThreadModels(int keysPerThread, int operations)
     {
         // Each thread owns the inner keys congruent to its index, so its own sequential model predicts every result
-        // exactly, while the inner maps (3 outer keys) are shared by all threads and created and retired all the time.
+        // exactly, while the inner maps (3 outer keys) are shared by all threads: with few keys they are created and
+        // retired all the time, with many they grow into successors and shrink back while other threads use them.
         var map = new ConcurrentNestedMap<int, int, int>();
         var models = new Dictionary<(int, int), int>[Threads];
         RunTogether(Threads, thread =>
         {
             var model = models[thread] = [];
             var random = new Random(thread);
-            for (var n = 0; n < 150_000; n++)
+            for (var n = 0; n < operations; n++)
             {
                 var outer = random.Next(Outers);
-                var inner = thread + (Threads * random.Next(3));
+                var inner = thread + (Threads * random.Next(keysPerThread));
                 var value = random.Next(100);
                 var present = model.TryGetValue((outer, inner), out var current);
                 switch (random.Next(8))
