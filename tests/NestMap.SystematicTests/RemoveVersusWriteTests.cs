@@ -136,6 +136,42 @@ public sealed class RemoveVersusWriteTests(ITestOutputHelper output)
     });
 
     [Fact]
+    public void AddOrUpdate_VersusGrowthIntoSuccessor_CountsTheIncrement() => AssertNoBug(async () =>
+    {
+        // The map holds 2 entries in 2 buckets, so the writer's first add grows it into a successor (and marks this
+        // one Moved) while the optimistic update may be between its read and its commit.
+        var map = NewMap(("o", "counter", 0), ("o", "other", 0));
+        var update = Task.Run(() => map.AddOrUpdate("o", "counter", 1, (_, _, v) => v + 1));
+        var writer = Task.Run(() =>
+        {
+            map.Set("o", "x", 1);
+            map.Set("o", "y", 1);
+            map.Set("o", "z", 1);
+        });
+        Specification.Assert(await update == 1, "AddOrUpdate returned a value other than the one it stored.");
+        await writer;
+        Specification.Assert(map.TryGetValue("o", "counter", out var value) && value == 1, $"The increment was lost: {value}.");
+        AssertSound(map, expectedCount: 5);
+    });
+
+    [Fact]
+    public void Clear_VersusSetAndRemove_LeavesAConsistentOuterKey() => AssertNoBug(async () =>
+    {
+        var map = NewMap(("o", "a", 1), ("p", "a", 1));
+        var clear = Task.Run(map.Clear);
+        var write = Task.Run(() => map.Set("o", "b", 2));
+        var remove = Task.Run(() => map.TryRemove("p", "a", out _));
+        await clear;
+        await write;
+        await remove;
+
+        // "a" under "o" existed before Clear started and nothing re-adds it; "b" survives only if written after Clear
+        // passed "o", and then it is the only entry.
+        Specification.Assert(!map.ContainsKey("o", "a") && !map.ContainsKey("p", "a"), "An entry older than Clear survived it.");
+        AssertSound(map, expectedCount: map.ContainsKey("o", "b") ? 1 : 0);
+    });
+
+    [Fact]
     public void Reader_VersusResizeAndShrink_NeverMissesPresentKey() => AssertNoBug(async () =>
     {
         // The writer grows the inner map through two resizes and drains it again; the anchor is present throughout,
