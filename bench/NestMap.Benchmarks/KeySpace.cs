@@ -31,6 +31,18 @@ internal sealed class KeySpace
 
     public bool[] OpIsWrite { get; }
 
+    /// <summary>Calls <paramref name="set"/> for every (outer, inner) pair, outer-major: how the structures are filled.</summary>
+    public void ForEachPair(Action<long, long> set)
+    {
+        foreach (var o in Outers)
+        {
+            foreach (var i in Inners)
+            {
+                set(o, i);
+            }
+        }
+    }
+
     private static long[] Distinct(Random random, int count)
     {
         var set = new HashSet<long>();

@@ -30,25 +30,25 @@ internal static class MemoryMeasurement
             Report(output, "ConcurrentNestedMap", () =>
             {
                 var map = new ConcurrentNestedMap<long, long, object>();
-                Fill(keys, (o, i) => map.Set(o, i, Value));
+                keys.ForEachPair((o, i) => map.Set(o, i, Value));
                 return map;
             }, keys);
             Report(output, "nested ConcurrentDictionary", () =>
             {
                 var map = new ConcurrentDictionary<long, ConcurrentDictionary<long, object>>();
-                Fill(keys, (o, i) => map.GetOrAdd(o, _ => new ConcurrentDictionary<long, object>())[i] = Value);
+                keys.ForEachPair((o, i) => map.GetOrAdd(o, _ => new ConcurrentDictionary<long, object>())[i] = Value);
                 return map;
             }, keys);
             Report(output, "flat ConcurrentDictionary<(long, long), object>", () =>
             {
                 var map = new ConcurrentDictionary<(long, long), object>();
-                Fill(keys, (o, i) => map[(o, i)] = Value);
+                keys.ForEachPair((o, i) => map[(o, i)] = Value);
                 return map;
             }, keys);
             Report(output, "Dictionary<(long, long), object> (under a lock)", () =>
             {
                 var map = new Dictionary<(long, long), object>();
-                Fill(keys, (o, i) => map[(o, i)] = Value);
+                keys.ForEachPair((o, i) => map[(o, i)] = Value);
                 return map;
             }, keys);
             output.WriteLine();
@@ -63,17 +63,6 @@ internal static class MemoryMeasurement
         var after = HeapBytes();
         GC.KeepAlive(structure);
         output.WriteLine($"| {name} | {(after - before) / (double)entries:F1} |");
-    }
-
-    private static void Fill(KeySpace keys, Action<long, long> set)
-    {
-        foreach (var o in keys.Outers)
-        {
-            foreach (var i in keys.Inners)
-            {
-                set(o, i);
-            }
-        }
     }
 
     private static long HeapBytes()

@@ -171,13 +171,7 @@ public class NestedMapThroughputBenchmarks
 
     private void Fill(Action<long, long> set)
     {
-        foreach (var o in _keys.Outers)
-        {
-            foreach (var i in _keys.Inners)
-            {
-                set(o, i);
-            }
-        }
+        _keys.ForEachPair(set);
 
         // Every structure leaves garbage behind as it grows (resized tables, copied nodes). Compact the heap so that
         // each is measured as a long-running service would have it after a full GC, not interleaved with its growth

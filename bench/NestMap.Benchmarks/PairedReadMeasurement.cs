@@ -43,12 +43,12 @@ internal static class PairedReadMeasurement
             if ((step == 0) == mapFirst)
             {
                 map = new ConcurrentNestedMap<long, long, object>();
-                Fill(keys, (o, i) => map.Set(o, i, value));
+                keys.ForEachPair((o, i) => map.Set(o, i, value));
             }
             else
             {
                 nested = new ConcurrentDictionary<long, ConcurrentDictionary<long, object>>();
-                Fill(keys, (o, i) => nested.GetOrAdd(o, _ => new ConcurrentDictionary<long, object>())[i] = value);
+                keys.ForEachPair((o, i) => nested.GetOrAdd(o, _ => new ConcurrentDictionary<long, object>())[i] = value);
             }
 
             Compact();
@@ -101,17 +101,6 @@ internal static class PairedReadMeasurement
         map = null;
         Compact();
         return (ratios[ratios.Count / 2], ratios[ratios.Count / 4], ratios[ratios.Count * 3 / 4], baseline[baseline.Count / 2]);
-    }
-
-    private static void Fill(KeySpace keys, Action<long, long> set)
-    {
-        foreach (var o in keys.Outers)
-        {
-            foreach (var i in keys.Inners)
-            {
-                set(o, i);
-            }
-        }
     }
 
     private static double Time(Func<long> read, int operations)

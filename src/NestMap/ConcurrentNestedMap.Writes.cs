@@ -13,47 +13,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="inner">The inner key.</param>
     /// <param name="value">The value to store.</param>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
-    [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
-    public void Set(TOuter outer, TInner inner, TValue value)
-    {
-        var hash = HashOf(inner);
-        while (true)
-        {
-            var map = GetOrCreateInner(outer);
-            lock (map)
-            {
-                // Race resolved here (no lost write): between our lookup and this lock the map may have lost its last
-                // entry to TryRemove, RemoveOuter or Clear and been retired and unlinked, or been replaced by a resized
-                // successor. A write into it would be acknowledged and then unreachable, so we retry with a fresh
-                // lookup, which finds the successor or links a new map. Retiring, replacing and unlinking all happen
-                // under this same lock, so once we hold it and see the map live, it is linked, and stays linked until
-                // someone takes our entry out of it.
-                if (!map.IsLive)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    var node = map.Find(inner, hash, _innerComparer);
-                    if (node is not null)
-                    {
-                        map.Update_NeedsLock(node, value);
-                    }
-                    else
-                    {
-                        AddNew_NeedsLock(outer, map, inner, hash, value);
-                    }
-                }
-                finally
-                {
-                    ReclaimIfEmpty_NeedsLock(outer, map);
-                }
-
-                return;
-            }
-        }
-    }
+    public void Set(TOuter outer, TInner inner, TValue value) => WriteCore(outer, inner, HashOf(inner), value, overwrite: true, out _);
 
     /// <summary>Adds an entry if it does not exist yet; creates the inner map when needed.</summary>
     /// <param name="outer">The outer key.</param>
@@ -61,7 +21,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="value">The value to add.</param>
     /// <returns><see langword="true"/> when the entry was added; <see langword="false"/> when it already existed.</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
-    public bool TryAdd(TOuter outer, TInner inner, TValue value) => TryAddCore(outer, inner, HashOf(inner), value, out _);
+    public bool TryAdd(TOuter outer, TInner inner, TValue value) => WriteCore(outer, inner, HashOf(inner), value, overwrite: false, out _);
 
     /// <summary>Gets the value of an entry, adding it with a value from <paramref name="valueFactory"/> when it does not exist.</summary>
     /// <param name="outer">The outer key.</param>
@@ -95,8 +55,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         var value = valueFactory(outer, inner, factoryArgument);
 
-        // Another thread may have added the entry while the factory ran: TryAddCore then hands back its value.
-        return TryAddCore(outer, inner, hash, value, out var existing) ? value : existing;
+        // Another thread may have added the entry while the factory ran: WriteCore then hands back its value.
+        return WriteCore(outer, inner, hash, value, overwrite: false, out var existing) ? value : existing;
     }
 
     /// <summary>Gets the value of an entry, adding <paramref name="value"/> when it does not exist.</summary>
@@ -115,7 +75,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             return node.Value;
         }
 
-        return TryAddCore(outer, inner, hash, value, out var existing) ? value : existing;
+        return WriteCore(outer, inner, hash, value, overwrite: false, out var existing) ? value : existing;
     }
 
     /// <summary>Adds an entry or updates the existing one.</summary>
@@ -203,7 +163,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 var added = addValueFactory(outer, inner, factoryArgument);
 
                 // Race: another thread may add the entry while the add factory runs; then we update instead.
-                if (TryAddCore(outer, inner, hash, added, out _))
+                if (WriteCore(outer, inner, hash, added, overwrite: false, out _))
                 {
                     return added;
                 }
@@ -364,43 +324,32 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// </remarks>
     public void Clear()
     {
+        // RemoveOuter already retries past maps retired or replaced by a resize while we go.
         foreach (var pair in _outer)
         {
-            var map = pair.Value;
-            while (true)
-            {
-                lock (map)
-                {
-                    // A map retired by someone else after the enumerator produced it is already unlinked; one that
-                    // was replaced by a resized successor passes its entries on, so clear the successor instead.
-                    if (map.IsLive)
-                    {
-                        Retire_NeedsLock(pair.Key, map);
-                    }
-
-                    if (map.State != InnerMapState.Moved)
-                    {
-                        break;
-                    }
-                }
-
-                if (!_outer.TryGetValue(pair.Key, out map))
-                {
-                    break;
-                }
-            }
+            RemoveOuter(pair.Key);
         }
     }
 
+    /// <summary>
+    /// Adds the entry, creating the inner map when needed; when the key is present, overwrites its value if
+    /// <paramref name="overwrite"/> (Set) or hands back the present value (TryAdd, GetOrAdd).
+    /// </summary>
+    /// <returns><see langword="true"/> when the entry was added.</returns>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
-    private bool TryAddCore(TOuter outer, TInner inner, int hash, TValue value, [MaybeNullWhen(true)] out TValue existing)
+    private bool WriteCore(TOuter outer, TInner inner, int hash, TValue value, bool overwrite, [MaybeNullWhen(true)] out TValue existing)
     {
         while (true)
         {
             var map = GetOrCreateInner(outer);
             lock (map)
             {
-                // Same race as in Set: a map retired or replaced after our lookup never takes an entry; retry.
+                // Race resolved here (no lost write): between our lookup and this lock the map may have lost its last
+                // entry to TryRemove, RemoveOuter or Clear and been retired and unlinked, or been replaced by a resized
+                // successor. A write into it would be acknowledged and then unreachable, so we retry with a fresh
+                // lookup, which finds the successor or links a new map. Retiring, replacing and unlinking all happen
+                // under this same lock, so once we hold it and see the map live, it is linked, and stays linked until
+                // someone takes our entry out of it.
                 if (!map.IsLive)
                 {
                     continue;
@@ -409,15 +358,20 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 try
                 {
                     var found = map.Find(inner, hash, _innerComparer);
-                    if (found is not null)
+                    if (found is null)
                     {
-                        existing = found.Value;
-                        return false;
+                        AddNew_NeedsLock(outer, map, inner, hash, value);
+                        existing = default;
+                        return true;
                     }
 
-                    AddNew_NeedsLock(outer, map, inner, hash, value);
-                    existing = default;
-                    return true;
+                    existing = found.Value;
+                    if (overwrite)
+                    {
+                        map.Update_NeedsLock(found, value);
+                    }
+
+                    return false;
                 }
                 finally
                 {

@@ -367,13 +367,12 @@ public sealed class ConcurrentNestedMapTests
     [Fact]
     public void Entry_Deconstructs()
     {
-        var map = new ConcurrentNestedMap<string, string, int> { };
+        var map = new ConcurrentNestedMap<string, string, int>();
         map.Set("o", "i", 7);
 
-        foreach (var (outer, inner, value) in map)
-        {
-            Assert.Equal(("o", "i", 7), (outer, inner, value));
-        }
+        var (outer, inner, value) = Assert.Single(map);
+
+        Assert.Equal(("o", "i", 7), (outer, inner, value));
     }
 
     [Fact]

@@ -173,24 +173,31 @@ public sealed class SoakTests
         {
             if (thread < writing)
             {
-                for (var round = 0; round < 40; round++)
+                // The count goes down even when a writer fails, or the readers would spin forever and hang the run.
+                try
                 {
-                    var outer = (thread + round) % Outers;
-                    for (var i = 0; i < 300; i++)
+                    for (var round = 0; round < 40; round++)
                     {
-                        map.Set(outer, (thread * 1000) + i, i);
-                    }
+                        var outer = (thread + round) % Outers;
+                        for (var i = 0; i < 300; i++)
+                        {
+                            map.Set(outer, (thread * 1000) + i, i);
+                        }
 
-                    for (var i = 0; i < 300; i++)
-                    {
-                        map.TryRemove(outer, (thread * 1000) + i, out _);
-                    }
+                        for (var i = 0; i < 300; i++)
+                        {
+                            map.TryRemove(outer, (thread * 1000) + i, out _);
+                        }
 
-                    map.Set(100 + thread, 0, 0);
-                    map.RemoveOuter(100 + thread);
+                        map.Set(100 + thread, 0, 0);
+                        map.RemoveOuter(100 + thread);
+                    }
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref writersLeft);
                 }
 
-                Interlocked.Decrement(ref writersLeft);
                 return;
             }
 
