@@ -31,11 +31,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
     /// <remarks>
     /// Weakly consistent, like <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/>'s
     /// enumeration: safe while other threads write, never throws because of them and never blocks them; no entry is
-    /// yielded twice; an entry added, changed or removed during the enumeration may or may not be seen. It is not a
+    /// yielded twice; an entry added, changed or removed during the enumeration may or may not be seen; an entry whose deadline passed
+    /// before the enumeration began is not seen. It is not a
     /// snapshot; use <see cref="SnapshotOf"/> for an atomic copy of one outer key.
     /// </remarks>
     public IEnumerator<NestedEntry<TOuter, TInner, TValue>> GetEnumerator()
     {
+        var now = _time.GetTimestamp();
         foreach (var pair in _outer)
         {
             // Lock-free walk over the bucket array loaded once: see InnerMap's remarks for why every chain walked
@@ -45,6 +47,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
             {
                 for (var node = Volatile.Read(ref buckets[i]); node is not null; node = node.Next)
                 {
+                    if (node.IsExpiredAt(now))
+                    {
+                        continue;
+                    }
+
                     yield return new NestedEntry<TOuter, TInner, TValue>(pair.Key, node.Key, node.Value);
                 }
             }

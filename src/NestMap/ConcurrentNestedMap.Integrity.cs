@@ -1,3 +1,5 @@
+using NestMap.Internal;
+
 namespace NestMap;
 
 /// <content>The structural integrity check used by the tests (soak, model-based and systematic).</content>
@@ -14,6 +16,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         var problems = new List<string>();
         long entries = 0;
+        long timedEntries = 0;
+        var idleNodes = 0;
         var maps = 0;
         foreach (var pair in _outer)
         {
@@ -42,6 +46,41 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 {
                     problems.Add($"Outer key {pair.Key}: {misplaced} nodes in a bucket their hash does not select.");
                 }
+
+                lock (_wheelLock)
+                {
+                    foreach (var head in map.Buckets)
+                    {
+                        for (var node = head; node is not null; node = node.Next)
+                        {
+                            if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
+                            {
+                                timedEntries++;
+                                if (timed.WheelNext is null || !ReferenceEquals(timed.Owner, map))
+                                {
+                                    problems.Add($"Outer key {pair.Key}: timed entry {node.Key} is not in the wheel, or names another owner.");
+                                }
+                            }
+                            else if (_timesEntries)
+                            {
+                                problems.Add($"Outer key {pair.Key}: entry {node.Key} has no timed node in a map that times every entry.");
+                            }
+                        }
+                    }
+
+                    if (map.IdleNode is { } idle)
+                    {
+                        idleNodes++;
+                        if (idle.WheelNext is null || !ReferenceEquals(idle.Owner, map))
+                        {
+                            problems.Add($"Outer key {pair.Key}: its idle node is not in the outer wheel, or names another owner.");
+                        }
+                    }
+                    else if (_outerWheel is not null)
+                    {
+                        problems.Add($"Outer key {pair.Key} has no idle node in a map that tracks outer keys.");
+                    }
+                }
             }
         }
 
@@ -55,6 +94,40 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             problems.Add($"OuterCount is {_outerCount.Sum()}, but {maps} inner maps are linked.");
         }
 
+        lock (_wheelLock)
+        {
+            CheckWheel(_entryWheel, "entry", timedEntries, problems);
+            CheckWheel(_outerWheel, "outer-key", idleNodes, problems);
+        }
+
         return problems;
+    }
+
+    private void CheckWheel(TimerWheel<TOuter, TInner, TValue>? wheel, string name, long expected, List<string> problems)
+    {
+        if (wheel is null)
+        {
+            if (expected != 0)
+            {
+                problems.Add($"{expected} nodes want the {name} wheel, which does not exist.");
+            }
+
+            return;
+        }
+
+        var linked = wheel.CountLinked();
+        if (wheel.Count != expected || linked != expected)
+        {
+            problems.Add($"The {name} wheel counts {wheel.Count} nodes and links {linked}, but the maps hold {expected}.");
+        }
+
+        foreach (var node in wheel.InExpiryOrder())
+        {
+            var owner = node.Owner;
+            if (!owner.IsLive || !_outer.TryGetValue(owner.Outer, out var linkedMap) || !ReferenceEquals(linkedMap, owner))
+            {
+                problems.Add($"The {name} wheel holds a node of outer key {owner.Outer}, whose map is not the live linked one.");
+            }
+        }
     }
 }

@@ -13,15 +13,41 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="inner">The inner key.</param>
     /// <param name="value">The value to store.</param>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
-    public void Set(TOuter outer, TInner inner, TValue value) => WriteCore(outer, inner, HashOf(inner), value, overwrite: true, out _);
+    /// <exception cref="NestedMapCapacityException">A bound would be exceeded and <see cref="NestedMapOptions{TOuter, TInner, TValue}.CapacityPolicy"/> is <see cref="CapacityPolicy.Reject"/>.</exception>
+    /// <remarks>The entry's deadline is the map's default (<see cref="NestedMapOptions{TOuter, TInner, TValue}.ExpireAfterWrite"/> or <see cref="NestedMapOptions{TOuter, TInner, TValue}.ExpireAfterAccess"/>), or none.</remarks>
+    public void Set(TOuter outer, TInner inner, TValue value) => WriteCore(outer, inner, HashOf(inner), value, overwrite: true, ttl: null, throwWhenFull: true, out _);
+
+    /// <summary>Stores a value that expires after <paramref name="timeToLive"/>, adding the entry or overwriting it; creates the inner map when needed.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="value">The value to store.</param>
+    /// <param name="timeToLive">How long the entry lives from now, in place of the map's default; <see cref="Timeout.InfiniteTimeSpan"/> for no deadline.</param>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is zero or negative (other than infinite).</exception>
+    /// <exception cref="NestedMapCapacityException">A bound would be exceeded and <see cref="NestedMapOptions{TOuter, TInner, TValue}.CapacityPolicy"/> is <see cref="CapacityPolicy.Reject"/>.</exception>
+    /// <remarks>With <see cref="NestedMapOptions{TOuter, TInner, TValue}.ExpireAfterAccess"/>, later reads extend the entry's life by that window, as for any entry.</remarks>
+    public void Set(TOuter outer, TInner inner, TValue value, TimeSpan timeToLive) =>
+        WriteCore(outer, inner, HashOf(inner), value, overwrite: true, ValidTtl(timeToLive), throwWhenFull: true, out _);
 
     /// <summary>Adds an entry if it does not exist yet; creates the inner map when needed.</summary>
     /// <param name="outer">The outer key.</param>
     /// <param name="inner">The inner key.</param>
     /// <param name="value">The value to add.</param>
-    /// <returns><see langword="true"/> when the entry was added; <see langword="false"/> when it already existed.</returns>
+    /// <returns><see langword="true"/> when the entry was added; <see langword="false"/> when it already existed, or a bound refused it (<see cref="CapacityPolicy.Reject"/>).</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
-    public bool TryAdd(TOuter outer, TInner inner, TValue value) => WriteCore(outer, inner, HashOf(inner), value, overwrite: false, out _);
+    public bool TryAdd(TOuter outer, TInner inner, TValue value) =>
+        WriteCore(outer, inner, HashOf(inner), value, overwrite: false, ttl: null, throwWhenFull: false, out _) == WriteOutcome.Added;
+
+    /// <summary>Adds an entry that expires after <paramref name="timeToLive"/> if it does not exist yet; creates the inner map when needed.</summary>
+    /// <param name="outer">The outer key.</param>
+    /// <param name="inner">The inner key.</param>
+    /// <param name="value">The value to add.</param>
+    /// <param name="timeToLive">How long the entry lives from now, in place of the map's default; <see cref="Timeout.InfiniteTimeSpan"/> for no deadline.</param>
+    /// <returns><see langword="true"/> when the entry was added; <see langword="false"/> when it already existed, or a bound refused it (<see cref="CapacityPolicy.Reject"/>).</returns>
+    /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeToLive"/> is zero or negative (other than infinite).</exception>
+    public bool TryAdd(TOuter outer, TInner inner, TValue value, TimeSpan timeToLive) =>
+        WriteCore(outer, inner, HashOf(inner), value, overwrite: false, ValidTtl(timeToLive), throwWhenFull: false, out _) == WriteOutcome.Added;
 
     /// <summary>Gets the value of an entry, adding it with a value from <paramref name="valueFactory"/> when it does not exist.</summary>
     /// <param name="outer">The outer key.</param>
@@ -56,7 +82,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         var value = valueFactory(outer, inner, factoryArgument);
 
         // Another thread may have added the entry while the factory ran: WriteCore then hands back its value.
-        return WriteCore(outer, inner, hash, value, overwrite: false, out var existing) ? value : existing;
+        return WriteCore(outer, inner, hash, value, overwrite: false, ttl: null, throwWhenFull: true, out var existing) == WriteOutcome.Added ? value : existing;
     }
 
     /// <summary>Gets the value of an entry, adding <paramref name="value"/> when it does not exist.</summary>
@@ -75,7 +101,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             return node.Value;
         }
 
-        return WriteCore(outer, inner, hash, value, overwrite: false, out var existing) ? value : existing;
+        return WriteCore(outer, inner, hash, value, overwrite: false, ttl: null, throwWhenFull: true, out var existing) == WriteOutcome.Added ? value : existing;
     }
 
     /// <summary>Adds an entry or updates the existing one.</summary>
@@ -141,29 +167,40 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         var hash = HashOf(inner);
         while (true)
         {
-            if (_outer.TryGetValue(outer, out var map) && map.Find(inner, hash, _innerComparer) is { } node)
+            if (_outer.TryGetValue(outer, out var map) && map.Find(inner, hash, _innerComparer) is { } node
+                && !node.IsExpiredAt(NowIfTimed(node)))
             {
                 // Optimistic update: read the version (volatile, so acquire) before the value, compute
                 // outside the lock, then commit only if no write touched the entry in between. The writer's side
                 // of this protocol is in InnerMap.Update_NeedsLock.
                 var version = Volatile.Read(ref node.Version);
-                var updated = updateValueFactory(outer, inner, node.Value, factoryArgument);
+                var current = node.Value;
+                var updated = updateValueFactory(outer, inner, current, factoryArgument);
+                var now = _timesEntries || _outerWheel is not null ? _time.GetTimestamp() : 0;
+                List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
                 lock (map)
                 {
-                    // Race: the entry may have been rewritten or removed, or its map retired or replaced by a resized
-                    // successor, while the factory ran. Any of those fails the check below and we start over.
-                    if (map.IsLive && map.TryReplaceIfUnchanged_NeedsLock(node, version, updated, _innerComparer))
+                    // Race: the entry may have been rewritten, removed or expired, or its map retired or replaced by
+                    // a resized successor, while the factory ran. Any of those fails the check below and we start over.
+                    if (!map.IsLive || !map.IsUnchanged_NeedsLock(node, version, _innerComparer) || node.IsExpiredAt(now))
                     {
-                        return updated;
+                        continue;
                     }
+
+                    TouchOuter_NeedsLock(map, now);
+                    UpdateEntry_NeedsLock(map, node, updated, now, ttl: null, ref removals);
                 }
+
+                Notify(removals);
+                AfterWrite(now);
+                return updated;
             }
             else
             {
                 var added = addValueFactory(outer, inner, factoryArgument);
 
                 // Race: another thread may add the entry while the add factory runs; then we update instead.
-                if (WriteCore(outer, inner, hash, added, overwrite: false, out _))
+                if (WriteCore(outer, inner, hash, added, overwrite: false, ttl: null, throwWhenFull: true, out _) == WriteOutcome.Added)
                 {
                     return added;
                 }
@@ -176,7 +213,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="inner">The inner key.</param>
     /// <param name="newValue">The value to store.</param>
     /// <param name="comparisonValue">The value the entry must hold, compared with <see cref="EqualityComparer{T}.Default"/>.</param>
-    /// <returns><see langword="true"/> when the value was replaced; <see langword="false"/> when the entry is absent or holds another value.</returns>
+    /// <returns><see langword="true"/> when the value was replaced; <see langword="false"/> when the entry is absent (or expired) or holds another value.</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     public bool TryUpdate(TOuter outer, TInner inner, TValue newValue, TValue comparisonValue)
@@ -187,6 +224,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var hash = HashOf(inner);
+        var now = _timesEntries || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
+        List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
+        var updated = false;
         while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
@@ -201,28 +241,36 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                         continue;
                     }
 
-                    return false;
+                    break;
                 }
 
                 var node = map.Find(inner, hash, _innerComparer);
-                if (node is null || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
+                if (node is null || node.IsExpiredAt(now) || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
                 {
-                    return false;
+                    break;
                 }
 
-                map.Update_NeedsLock(node, newValue);
-                return true;
+                TouchOuter_NeedsLock(map, now);
+                UpdateEntry_NeedsLock(map, node, newValue, now, ttl: null, ref removals);
+                updated = true;
+                break;
             }
         }
 
-        return false;
+        Notify(removals);
+        if (updated)
+        {
+            AfterWrite(now);
+        }
+
+        return updated;
     }
 
     /// <summary>Removes an entry; when it was the last of its outer key, the outer key's inner map goes with it.</summary>
     /// <param name="outer">The outer key.</param>
     /// <param name="inner">The inner key.</param>
     /// <param name="value">The removed value; the default of <typeparamref name="TValue"/> when nothing was removed.</param>
-    /// <returns><see langword="true"/> when the entry was removed.</returns>
+    /// <returns><see langword="true"/> when the entry was removed; <see langword="false"/> when it was absent or had expired (an expired entry is removed then, reported to <see cref="NestedMapOptions{TOuter, TInner, TValue}.OnRemoved"/> as expired).</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     public bool TryRemove(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
@@ -233,6 +281,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var hash = HashOf(inner);
+        var now = _entryWheel is not null ? _time.GetTimestamp() : 0;
+        List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
+        var removed = false;
+        value = default;
         while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
@@ -249,43 +301,39 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                     break;
                 }
 
-                InnerMap<TInner, TValue>.Node? node;
+                InnerMap<TOuter, TInner, TValue>.Node? node;
                 try
                 {
-                    node = map.Remove_NeedsLock(inner, hash, _innerComparer);
+                    node = map.Find(inner, hash, _innerComparer);
                 }
                 catch
                 {
                     // Only the comparer can throw here, before anything changed; but never leave an empty map linked.
-                    ReclaimIfEmpty_NeedsLock(outer, map);
+                    ReclaimIfEmpty_NeedsLock(map);
                     throw;
                 }
 
-                // Nothing removed: leave the map alone, even when it is empty. An empty live map is one a writer has
+                // Nothing to remove: leave the map alone, even when it is empty. An empty live map is one a writer has
                 // just linked and is about to fill; retiring it would only send that writer round again.
                 if (node is null)
                 {
                     break;
                 }
 
-                _count.Decrement();
-                value = node.Value;
-                if (map.Count == 0)
+                var expired = node.IsExpiredAt(now);
+                RemoveEntry_NeedsLock(map, node, expired ? RemovalReason.Expired : RemovalReason.Removed, ref removals);
+                if (!expired)
                 {
-                    // The last entry went: retire and unlink the map before the lock is released.
-                    Retire_NeedsLock(outer, map);
-                }
-                else
-                {
-                    ShrinkIfSparse_NeedsLock(outer, map);
+                    value = node.Value;
+                    removed = true;
                 }
 
-                return true;
+                break;
             }
         }
 
-        value = default;
-        return false;
+        Notify(removals);
+        return removed;
     }
 
     /// <summary>Removes an outer key with all its entries.</summary>
@@ -299,6 +347,27 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
+        return RemoveOuterCore(outer, RemovalReason.OuterRemoved);
+    }
+
+    /// <summary>Removes every entry and every inner map.</summary>
+    /// <remarks>
+    /// Not atomic as a whole: each inner map is removed atomically, one after another, so an entry written to an
+    /// outer key that <see cref="Clear"/> has already passed survives it, as with a write made just after it.
+    /// </remarks>
+    public void Clear()
+    {
+        // RemoveOuterCore already retries past maps retired or replaced by a resize while we go.
+        foreach (var pair in _outer)
+        {
+            RemoveOuterCore(pair.Key, RemovalReason.Cleared);
+        }
+    }
+
+    private int RemoveOuterCore(TOuter outer, RemovalReason reason)
+    {
+        List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
+        var removed = 0;
         while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
@@ -310,46 +379,53 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                     continue;
                 }
 
-                return Retire_NeedsLock(outer, map);
+                removed = Retire_NeedsLock(map, reason, ref removals);
+                break;
             }
         }
 
-        return 0;
-    }
-
-    /// <summary>Removes every entry and every inner map.</summary>
-    /// <remarks>
-    /// Not atomic as a whole: each inner map is removed atomically, one after another, so an entry written to an
-    /// outer key that <see cref="Clear"/> has already passed survives it, as with a write made just after it.
-    /// </remarks>
-    public void Clear()
-    {
-        // RemoveOuter already retries past maps retired or replaced by a resize while we go.
-        foreach (var pair in _outer)
-        {
-            RemoveOuter(pair.Key);
-        }
+        Notify(removals);
+        return removed;
     }
 
     /// <summary>
     /// Adds the entry, creating the inner map when needed; when the key is present, overwrites its value if
-    /// <paramref name="overwrite"/> (Set) or hands back the present value (TryAdd, GetOrAdd).
+    /// <paramref name="overwrite"/> (Set) or hands back the present value (TryAdd, GetOrAdd). An expired entry counts
+    /// as absent.
     /// </summary>
-    /// <returns><see langword="true"/> when the entry was added.</returns>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
-    private bool WriteCore(TOuter outer, TInner inner, int hash, TValue value, bool overwrite, [MaybeNullWhen(true)] out TValue existing)
+    private WriteOutcome WriteCore(
+        TOuter outer, TInner inner, int hash, TValue value, bool overwrite, TimeSpan? ttl, bool throwWhenFull, out TValue existing)
     {
+        var timed = _timesEntries || ttl is not null;
+        var now = timed || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
+        if (timed && _entryWheel is null)
+        {
+            EnsureEntryWheel();
+        }
+
+        List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
+        WriteOutcome outcome;
+        (string Name, long Limit) refusedBy = default;
+        existing = default!;
         while (true)
         {
-            var map = GetOrCreateInner(outer);
+            var map = GetOrCreateInner(outer, now, ref removals);
+            if (map is null)
+            {
+                outcome = WriteOutcome.Refused;
+                refusedBy = (nameof(NestedMapOptions<,,>.MaxOuterKeys), _maxOuterKeys!.Value);
+                break;
+            }
+
             lock (map)
             {
                 // Race resolved here (no lost write): between our lookup and this lock the map may have lost its last
-                // entry to TryRemove, RemoveOuter or Clear and been retired and unlinked, or been replaced by a resized
-                // successor. A write into it would be acknowledged and then unreachable, so we retry with a fresh
-                // lookup, which finds the successor or links a new map. Retiring, replacing and unlinking all happen
-                // under this same lock, so once we hold it and see the map live, it is linked, and stays linked until
-                // someone takes our entry out of it.
+                // entry to TryRemove, RemoveOuter, Clear, expiry or eviction and been retired and unlinked, or been
+                // replaced by a resized successor. A write into it would be acknowledged and then unreachable, so we
+                // retry with a fresh lookup, which finds the successor or links a new map. Retiring, replacing and
+                // unlinking all happen under this same lock, so once we hold it and see the map live, it is linked,
+                // and stays linked until someone takes our entry out of it.
                 if (!map.IsLive)
                 {
                     continue;
@@ -357,28 +433,60 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
                 try
                 {
+                    TouchOuter_NeedsLock(map, now);
                     var found = map.Find(inner, hash, _innerComparer);
-                    if (found is null)
+                    if (found is not null && found.IsExpiredAt(now))
                     {
-                        AddNew_NeedsLock(outer, map, inner, hash, value);
-                        existing = default;
-                        return true;
+                        // Logically absent already: the write revives the node as a new entry, and the old value is
+                        // reported as expired.
+                        AddRemoval(ref removals, map.Outer, found.Key, found.Value, RemovalReason.Expired);
+                        UpdateEntry_NeedsLock(map, found, value, now, ttl, ref removals, reportReplaced: false);
+                        outcome = WriteOutcome.Added;
                     }
-
-                    existing = found.Value;
-                    if (overwrite)
+                    else if (found is null)
                     {
-                        map.Update_NeedsLock(found, value);
-                    }
+                        if (!MakeRoom_NeedsLock(map, ref removals, out refusedBy))
+                        {
+                            outcome = WriteOutcome.Refused;
+                            break;
+                        }
 
-                    return false;
+                        AddNew_NeedsLock(map, inner, hash, value, timed ? DeadlineFor(now, ttl) : 0, timed);
+                        outcome = WriteOutcome.Added;
+                    }
+                    else
+                    {
+                        existing = found.Value;
+                        if (overwrite)
+                        {
+                            UpdateEntry_NeedsLock(map, found, value, now, ttl, ref removals);
+                        }
+
+                        outcome = WriteOutcome.Existing;
+                    }
                 }
                 finally
                 {
-                    ReclaimIfEmpty_NeedsLock(outer, map);
+                    ReclaimIfEmpty_NeedsLock(map);
                 }
             }
+
+            break;
         }
+
+        Notify(removals);
+        if (outcome == WriteOutcome.Refused)
+        {
+            if (throwWhenFull)
+            {
+                throw new NestedMapCapacityException(refusedBy.Name!, refusedBy.Limit);
+            }
+
+            return outcome;
+        }
+
+        AfterWrite(now);
+        return outcome;
     }
 
     // WritePathInlining: the write paths hold a lock (a try/finally), and .NET 10 inlines such methods into callers.
@@ -387,19 +495,20 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     // stay out of line: a call costs little next to taking a lock.
 
     /// <summary>Returns the linked inner map of <paramref name="outer"/>, linking a new empty one when there is none.</summary>
+    /// <returns>The map; <see langword="null"/> when a new one would pass <see cref="NestedMapOptions{TOuter, TInner, TValue}.MaxOuterKeys"/> under <see cref="CapacityPolicy.Reject"/>.</returns>
     /// <remarks>
-    /// The returned map may be retired or replaced by the time the caller locks it; callers check <see cref="InnerMap{TInner, TValue}.IsLive"/> under the lock and retry.
+    /// The returned map may be retired or replaced by the time the caller locks it; callers check <see cref="InnerMap{TOuter, TInner, TValue}.IsLive"/> under the lock and retry.
     /// A new map is empty until the caller's write lands (its failures reclaim it), so it is not seen empty at
     /// quiescence; the one gap is an out-of-memory error while taking the new map's lock, before any write.
     /// </remarks>
-    private InnerMap<TInner, TValue> GetOrCreateInner(TOuter outer)
+    private InnerMap<TOuter, TInner, TValue>? GetOrCreateInner(TOuter outer, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
         if (outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
-        InnerMap<TInner, TValue>? created = null;
+        InnerMap<TOuter, TInner, TValue>? created = null;
         while (true)
         {
             if (_outer.TryGetValue(outer, out var map))
@@ -407,7 +516,16 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 return map;
             }
 
-            created ??= InnerMap<TInner, TValue>.Create(_initialInnerCapacity);
+            if (_maxOuterKeys is { } maxOuterKeys && OuterCount >= maxOuterKeys)
+            {
+                // No lock is held here, so eviction may take the wheel lock and the victim's lock.
+                if (!_evict || !EvictOuterKey(now, ref removals))
+                {
+                    return null;
+                }
+            }
+
+            created ??= InnerMap<TOuter, TInner, TValue>.Create(outer, _initialInnerCapacity);
 
             // Race: two writers may both miss and both try to link a new map; TryAdd lets exactly one win, and the
             // loser's map was never visible to anyone, so it needs no reclaiming. The count goes up first because
@@ -435,22 +553,59 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     }
 
     /// <summary>Adds an entry whose key is absent from the live <paramref name="map"/>, growing it into a successor when it is full.</summary>
-    private void AddNew_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map, TInner inner, int hash, TValue value)
+    private void AddNew_NeedsLock(InnerMap<TOuter, TInner, TValue> map, TInner inner, int hash, TValue value, long deadline, bool timed)
     {
-        if (map.IsFull_NeedsLock)
+        if (!timed)
         {
-            Replace_NeedsLock(outer, map, map.GrowWith_NeedsLock(inner, hash, value));
+            var node = new InnerMap<TOuter, TInner, TValue>.Node(inner, hash, value, 0);
+            if (map.IsFull_NeedsLock)
+            {
+                // Timed nodes of other entries may move with the resize: the wheel lock covers the substitution.
+                if (_entryWheel is { } wheel)
+                {
+                    lock (_wheelLock)
+                    {
+                        Replace_NeedsLock(map, map.GrowWith_NeedsLock(node, wheel));
+                    }
+                }
+                else
+                {
+                    Replace_NeedsLock(map, map.GrowWith_NeedsLock(node, null));
+                }
+            }
+            else
+            {
+                map.AddNew_NeedsLock(node);
+            }
         }
         else
         {
-            map.AddNew_NeedsLock(inner, hash, value);
+            lock (_wheelLock)
+            {
+                var wheel = _entryWheel!;
+                var owner = map.IsFull_NeedsLock ? null : map;
+                var node = new InnerMap<TOuter, TInner, TValue>.TimedNode(inner, hash, value, 0, deadline, map);
+                if (owner is null)
+                {
+                    var successor = map.GrowWith_NeedsLock(node, wheel);
+                    node.Owner = successor;
+                    Replace_NeedsLock(map, successor);
+                }
+                else
+                {
+                    map.AddNew_NeedsLock(node);
+                }
+
+                wheel.Schedule(node);
+                NoteDeadline_NeedsWheelLock(deadline);
+            }
         }
 
         _count.Increment();
     }
 
     /// <summary>Swaps a resized <paramref name="successor"/> into the outer map in place of <paramref name="map"/>.</summary>
-    private void Replace_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map, InnerMap<TInner, TValue> successor)
+    private void Replace_NeedsLock(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue> successor)
     {
         Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
 
@@ -459,7 +614,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // old map sees its contents as of this instant, which overlaps its read. The successor is published by the
         // reference store inside TryUpdate, which in .NET releases every earlier write to the successor's nodes.
         // Swapping first means that if it throws (an outer comparer that throws), the old map stays live and linked.
-        if (!_outer.TryUpdate(outer, successor, map))
+        // (Its timed nodes were already substituted in the wheel by their copies: an outer comparer that throws
+        // here would leave the wheel pointing at the successor's nodes; comparers must not throw, see the class remarks.)
+        if (!_outer.TryUpdate(map.Outer, successor, map))
         {
             throw new InvalidOperationException("Internal error: a live inner map was not linked under its outer key.");
         }
@@ -468,13 +625,23 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     }
 
     /// <summary>Replaces <paramref name="map"/> by a smaller successor when it has drained far below its size; best effort.</summary>
-    private void ShrinkIfSparse_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map)
+    private void ShrinkIfSparse_NeedsLock(InnerMap<TOuter, TInner, TValue> map)
     {
         try
         {
-            if (map.ShrinkIfSparse_NeedsLock() is { } smaller)
+            if (_entryWheel is { } wheel)
             {
-                Replace_NeedsLock(outer, map, smaller);
+                lock (_wheelLock)
+                {
+                    if (map.ShrinkIfSparse_NeedsLock(wheel) is { } smaller)
+                    {
+                        Replace_NeedsLock(map, smaller);
+                    }
+                }
+            }
+            else if (map.ShrinkIfSparse_NeedsLock(null) is { } smaller)
+            {
+                Replace_NeedsLock(map, smaller);
             }
         }
         catch (OutOfMemoryException)
@@ -484,13 +651,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     }
 
     /// <summary>After a failed link attempt, reclaims <paramref name="created"/> if it did get linked and is still empty.</summary>
-    private void ReclaimIfLinkedAndEmpty(TOuter outer, InnerMap<TInner, TValue> created)
+    private void ReclaimIfLinkedAndEmpty(TOuter outer, InnerMap<TOuter, TInner, TValue> created)
     {
         if (_outer.TryGetValue(outer, out var linked) && ReferenceEquals(linked, created))
         {
             lock (created)
             {
-                ReclaimIfEmpty_NeedsLock(outer, created);
+                ReclaimIfEmpty_NeedsLock(created);
             }
         }
         else
@@ -499,21 +666,56 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
     }
 
-    /// <summary>Retires and unlinks <paramref name="map"/> if it holds nothing (after a removal, or after a write that threw).</summary>
-    private void ReclaimIfEmpty_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map)
+    /// <summary>Retires and unlinks <paramref name="map"/> if it holds nothing (after a removal, or after a write that threw or was refused).</summary>
+    private void ReclaimIfEmpty_NeedsLock(InnerMap<TOuter, TInner, TValue> map)
     {
         Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
 
-        // A write that created this map and then failed (a throwing comparer, out of memory) leaves it empty: reclaim
-        // it here too, or it would stay linked as a zombie.
+        // A write that created this map and then failed (a throwing comparer, out of memory, a refusal) leaves it
+        // empty: reclaim it here too, or it would stay linked as a zombie.
         if (map.Count == 0 && map.IsLive)
         {
-            Retire_NeedsLock(outer, map);
+            List<NestedRemoval<TOuter, TInner, TValue>>? none = null;
+            Retire_NeedsLock(map, RemovalReason.Removed, ref none);
         }
     }
 
-    /// <summary>Retires <paramref name="map"/>, unlinks it and updates the counts; returns how many entries it held.</summary>
-    private int Retire_NeedsLock(TOuter outer, InnerMap<TInner, TValue> map)
+    /// <summary>
+    /// Removes one entry of the live <paramref name="map"/>: out of its table and the wheel, reported with
+    /// <paramref name="reason"/>; retires the map when it was the last entry, else shrinks it when sparse.
+    /// </summary>
+    private void RemoveEntry_NeedsLock(
+        InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node, RemovalReason reason, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        Debug.Assert(Monitor.IsEntered(map) && map.IsLive, "The live inner map's lock must be held.");
+        var removed = map.Remove_NeedsLock(node.Key, node.Hash, _innerComparer);
+        Debug.Assert(ReferenceEquals(removed, node), "The node to remove is the key's node.");
+        if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
+        {
+            lock (_wheelLock)
+            {
+                _entryWheel!.Deschedule(timed);
+            }
+        }
+
+        _count.Decrement();
+        AddRemoval(ref removals, map.Outer, node.Key, node.Value, reason);
+        if (map.Count == 0)
+        {
+            // The last entry went: retire and unlink the map before the lock is released.
+            Retire_NeedsLock(map, reason, ref removals);
+        }
+        else
+        {
+            ShrinkIfSparse_NeedsLock(map);
+        }
+    }
+
+    /// <summary>
+    /// Retires <paramref name="map"/>: unlinks it, takes its nodes out of the wheels, reports its entries with
+    /// <paramref name="reason"/> (expired ones as expired) and updates the counts; returns how many entries it held.
+    /// </summary>
+    private int Retire_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
         Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
 
@@ -521,8 +723,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // lock and then sees the mark, so no write lands in an unlinked map. The pair overload of TryRemove removes the
         // key only while it still maps to this very map, never to a successor. Unlinking first means that if it throws
         // (an outer comparer that throws), the map stays live and linked with its entries, and nothing is half done.
-        var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TInner, TValue>>(outer, map));
+        var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TOuter, TInner, TValue>>(map.Outer, map));
         Debug.Assert(unlinked, "A live map is linked.");
+        if (map.Count != 0 || map.IdleNode is not null)
+        {
+            ForgetEntries_NeedsLock(map, reason, ref removals);
+        }
+
         var removed = map.Retire_NeedsLock();
         if (unlinked)
         {

@@ -41,8 +41,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     where TOuter : notnull
     where TInner : notnull
 {
-    /// <summary>Outer key → its inner map. Only maps that are not retired are linked here (see <see cref="InnerMap{TInner, TValue}"/>).</summary>
-    private readonly ConcurrentDictionary<TOuter, InnerMap<TInner, TValue>> _outer;
+    /// <summary>Outer key → its inner map. Only maps that are not retired are linked here (see <see cref="InnerMap{TOuter, TInner, TValue}"/>).</summary>
+    private readonly ConcurrentDictionary<TOuter, InnerMap<TOuter, TInner, TValue>> _outer;
 
     /// <summary>The inner-key comparer, or <see langword="null"/> for a value type with the default comparer (so the JIT can devirtualise).</summary>
     private readonly IEqualityComparer<TInner>? _innerComparer;
@@ -68,17 +68,40 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <summary>Initializes an empty map with the given options.</summary>
     /// <param name="options">The options, or <see langword="null"/> for the defaults.</param>
     /// <exception cref="ArgumentOutOfRangeException">A capacity in <paramref name="options"/> is negative, or the inner capacity exceeds 2^30.</exception>
+    /// <exception cref="ArgumentException">Both <see cref="NestedMapOptions{TOuter, TInner, TValue}.ExpireAfterWrite"/> and <see cref="NestedMapOptions{TOuter, TInner, TValue}.ExpireAfterAccess"/> are set.</exception>
     public ConcurrentNestedMap(NestedMapOptions<TOuter, TInner, TValue>? options)
     {
         options ??= new NestedMapOptions<TOuter, TInner, TValue>();
-        if (options.InitialOuterCapacity < 0 || options.InitialInnerCapacity is < 0 or > InnerMap<TInner, TValue>.MaximumBuckets)
+        if (options.InitialOuterCapacity < 0 || options.InitialInnerCapacity is < 0 or > InnerMap<TOuter, TInner, TValue>.MaximumBuckets)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(options),
-                $"InitialOuterCapacity must be at least 0 and InitialInnerCapacity between 0 and {InnerMap<TInner, TValue>.MaximumBuckets} (got {options.InitialOuterCapacity} and {options.InitialInnerCapacity}).");
+                $"InitialOuterCapacity must be at least 0 and InitialInnerCapacity between 0 and {InnerMap<TOuter, TInner, TValue>.MaximumBuckets} (got {options.InitialOuterCapacity} and {options.InitialInnerCapacity}).");
         }
 
-        _outer = new ConcurrentDictionary<TOuter, InnerMap<TInner, TValue>>(
+        ValidateExpiryOptions(options);
+        _time = options.TimeProvider ?? TimeProvider.System;
+        _writeTtl = ToTimestampSpan(options.ExpireAfterWrite);
+        _accessTtl = ToTimestampSpan(options.ExpireAfterAccess);
+        _idleTtl = ToTimestampSpan(options.ExpireOuterAfterIdle);
+        _maxEntries = options.MaxEntries;
+        _maxOuterKeys = options.MaxOuterKeys;
+        _maxEntriesPerOuter = options.MaxEntriesPerOuter;
+        _evict = options.CapacityPolicy == CapacityPolicy.EvictSoonestExpiring;
+        _onRemoved = options.OnRemoved;
+        _maxRemovalsPerSlice = options.MaxRemovalsPerSlice;
+        _timesEntries = _writeTtl != 0 || _accessTtl != 0 || _maxEntries is not null || _maxEntriesPerOuter is not null;
+        if (_timesEntries)
+        {
+            _entryWheel = new TimerWheel<TOuter, TInner, TValue>(_time.TimestampFrequency, _time.GetTimestamp());
+        }
+
+        if (_idleTtl != 0 || _maxOuterKeys is not null)
+        {
+            _outerWheel = new TimerWheel<TOuter, TInner, TValue>(_time.TimestampFrequency, _time.GetTimestamp());
+        }
+
+        _outer = new ConcurrentDictionary<TOuter, InnerMap<TOuter, TInner, TValue>>(
             Environment.ProcessorCount, Math.Max(options.InitialOuterCapacity, 31), options.OuterComparer);
         _innerComparer = typeof(TInner).IsValueType && (options.InnerComparer is null || ReferenceEquals(options.InnerComparer, EqualityComparer<TInner>.Default))
             ? null
@@ -121,7 +144,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <returns>The value stored for (<paramref name="outer"/>, <paramref name="inner"/>).</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
     /// <exception cref="KeyNotFoundException">On get, the entry does not exist.</exception>
-    /// <remarks>The setter is <see cref="Set"/>: it creates the inner map when needed.</remarks>
+    /// <remarks>The setter is <see cref="Set(TOuter, TInner, TValue)"/>: it creates the inner map when needed.</remarks>
     public TValue this[TOuter outer, TInner inner]
     {
         get
@@ -143,6 +166,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="value">The value when found; otherwise the default of <typeparamref name="TValue"/>.</param>
     /// <returns><see langword="true"/> when the entry exists.</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    /// <remarks>An entry whose deadline has passed is not returned, even before it is removed. With sliding expiry, a read extends the entry's life.</remarks>
     public bool TryGetValue(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
     {
         var node = FindNode(outer, inner, HashOf(inner));
@@ -206,7 +230,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 // A moved map was replaced by a resized successor: copy that one instead.
                 if (map.IsLive)
                 {
-                    return map.Snapshot_NeedsLock(_innerComparer);
+                    return map.Snapshot_NeedsLock(_innerComparer, _time.GetTimestamp());
                 }
 
                 if (map.State == InnerMapState.Retired)
@@ -232,18 +256,32 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             : _innerComparer!.GetHashCode(inner);
     }
 
+    /// <summary>Finds the node of a present, unexpired entry, without a lock; a read that counts as an access.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private InnerMap<TInner, TValue>.Node? FindNode(TOuter outer, TInner inner, int hash)
+    private InnerMap<TOuter, TInner, TValue>.Node? FindNode(TOuter outer, TInner inner, int hash)
     {
         if (outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
-
         // No lock. If the map we find is being retired concurrently, we either see the entry (the read overlaps a
         // moment when it existed) or see none (the map was already empty, and a successor map for this outer key can
         // only be linked after this one is unlinked, so there was a moment during our read when the key was absent).
-        return _outer.TryGetValue(outer, out var map) ? map.Find(inner, hash, _innerComparer) : null;
+        if (!_outer.TryGetValue(outer, out var map))
+        {
+            return null;
+        }
+
+        var node = map.Find(inner, hash, _innerComparer);
+
+        // Only an entry with a deadline, or a map that tracks idle outer keys, needs the clock: a plain entry in a map
+        // without expiry pays one type check.
+        if (node is not null && (node is InnerMap<TOuter, TInner, TValue>.TimedNode || _idleTtl != 0) && !IsLiveOnRead(map, node))
+        {
+            return null;
+        }
+
+        return node;
     }
 }

@@ -31,4 +31,59 @@ public sealed class NestedMapOptions<TOuter, TInner, TValue>
     /// that holds a single entry.
     /// </value>
     public int InitialInnerCapacity { get; init; }
+
+    /// <summary>Gets the source of time for every deadline.</summary>
+    /// <value>Default: <see langword="null"/>, meaning <see cref="TimeProvider.System"/>. Tests pass a fake to control time.</value>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Gets how long an entry lives after it was last written (added or overwritten).</summary>
+    /// <value>Default: <see langword="null"/>, no expiry. Cannot be combined with <see cref="ExpireAfterAccess"/>.</value>
+    public TimeSpan? ExpireAfterWrite { get; init; }
+
+    /// <summary>Gets how long an entry lives after it was last read or written (sliding expiry).</summary>
+    /// <value>
+    /// Default: <see langword="null"/>, no expiry. Cannot be combined with <see cref="ExpireAfterWrite"/>. A read extends
+    /// the deadline only when that moves it by at least 1/64 of this window (or one wheel tick, if less), so that hot
+    /// entries are not written on every read: an entry may go up to that much before last access + window.
+    /// </value>
+    public TimeSpan? ExpireAfterAccess { get; init; }
+
+    /// <summary>Gets how long an outer key may go untouched (no read or write of any of its entries) before it goes with all its entries.</summary>
+    /// <value>Default: <see langword="null"/>, outer keys go only when their last entry goes.</value>
+    public TimeSpan? ExpireOuterAfterIdle { get; init; }
+
+    /// <summary>Gets the most entries the map holds.</summary>
+    /// <value>
+    /// Default: <see langword="null"/>, unbounded. Enforced when an entry is added; under concurrent adds the count may
+    /// pass the bound by up to the number of threads adding at that instant, and returns under it as soon as they finish.
+    /// </value>
+    public long? MaxEntries { get; init; }
+
+    /// <summary>Gets the most outer keys the map holds.</summary>
+    /// <value>Default: <see langword="null"/>, unbounded. Enforced when an outer key is added, like <see cref="MaxEntries"/>.</value>
+    public int? MaxOuterKeys { get; init; }
+
+    /// <summary>Gets the most entries one outer key holds.</summary>
+    /// <value>
+    /// Default: <see langword="null"/>, unbounded. Exact (checked under the outer key's lock). Eviction under this bound
+    /// looks through the outer key's entries for the one closest to its deadline, so it costs up to this many steps.
+    /// </value>
+    public int? MaxEntriesPerOuter { get; init; }
+
+    /// <summary>Gets what happens when a write would pass <see cref="MaxEntries"/>, <see cref="MaxOuterKeys"/> or <see cref="MaxEntriesPerOuter"/>.</summary>
+    /// <value>Default: <see cref="CapacityPolicy.Reject"/> (see there for why).</value>
+    public CapacityPolicy CapacityPolicy { get; init; }
+
+    /// <summary>Gets a callback told of every entry that leaves the map, with the reason.</summary>
+    /// <value>
+    /// Default: <see langword="null"/>. It runs on the thread that removed the entry (a caller, or the expiry timer),
+    /// after every lock of the map is released, so it may call back into the map. An exception it throws is caught and
+    /// counted in <see cref="ConcurrentNestedMap{TOuter, TInner, TValue}.RemovalCallbackFailures"/>; the map and its
+    /// cleanup go on.
+    /// </value>
+    public Action<NestedRemoval<TOuter, TInner, TValue>>? OnRemoved { get; init; }
+
+    /// <summary>Gets the most entries one maintenance slice removes before it yields; the rest waits for the next slice.</summary>
+    /// <value>Default: 1,000. Bounds the pause any one writer or timer tick spends on cleanup.</value>
+    public int MaxRemovalsPerSlice { get; init; } = 1000;
 }

@@ -36,7 +36,8 @@ namespace NestMap.Internal;
 /// </para>
 /// Members whose names end in <c>_NeedsLock</c> require the caller to hold <c>lock (this)</c>.
 /// </remarks>
-internal sealed class InnerMap<TInner, TValue>
+internal sealed class InnerMap<TOuter, TInner, TValue>
+    where TOuter : notnull
     where TInner : notnull
 {
     /// <summary>The smallest bucket array; at least 2 so that the Fibonacci shift is never 32.</summary>
@@ -53,8 +54,9 @@ internal sealed class InnerMap<TInner, TValue>
     private volatile int _count;
     private volatile InnerMapState _state;
 
-    private InnerMap(int bucketCount)
+    private InnerMap(TOuter outer, int bucketCount)
     {
+        Outer = outer;
         Debug.Assert(BitOperations.IsPow2(bucketCount) && bucketCount >= MinimumBuckets, "Bucket counts are powers of two, at least 2.");
         _buckets = new Node?[bucketCount];
 
@@ -63,7 +65,16 @@ internal sealed class InnerMap<TInner, TValue>
     }
 
     /// <summary>Makes an empty, live inner map with room for <paramref name="capacity"/> entries before it grows.</summary>
-    public static InnerMap<TInner, TValue> Create(int capacity) => new(BucketCountFor(capacity));
+    public static InnerMap<TOuter, TInner, TValue> Create(TOuter outer, int capacity) => new(outer, BucketCountFor(capacity));
+
+    /// <summary>Gets the outer key this map is linked under (the expiry sweeper needs it to unlink the map).</summary>
+    public TOuter Outer { get; }
+
+    /// <summary>
+    /// Gets or sets the node that stands for the whole outer key in the outer-key wheel (idle expiry, outer-key bounds);
+    /// <see langword="null"/> when the map tracks neither. Changed only under this map's lock and the wheel lock.
+    /// </summary>
+    public TimedNode? IdleNode { get; set; }
 
     /// <summary>Gets the number of entries (a volatile read; exact under the lock, a recent value without it).</summary>
     public int Count => _count;
@@ -118,26 +129,29 @@ internal sealed class InnerMap<TInner, TValue>
     }
 
     /// <summary>Adds an entry whose key is known to be absent, in a table that is not full.</summary>
-    public void AddNew_NeedsLock(TInner key, int hash, TValue value)
+    public void AddNew_NeedsLock(Node node)
     {
         AssertLocked();
         Debug.Assert(IsLive, "Only a live inner map takes entries; the caller must retry.");
         Debug.Assert(!IsFull_NeedsLock, "A full table grows into a successor instead.");
-        ref var head = ref BucketOf(hash);
+        ref var head = ref BucketOf(node.Hash);
 
         // Rule (1): the node is complete before the volatile write publishes it.
-        Volatile.Write(ref head, new Node(key, hash, value, head, 0));
+        node.Next = head;
+        Volatile.Write(ref head, node);
         _count++;
     }
 
     /// <summary>Builds the successor of this full map: twice the buckets, every entry, plus the new one.</summary>
     /// <remarks>The successor is not yet visible to anyone; the caller marks this map moved and swaps the successor in.</remarks>
-    public InnerMap<TInner, TValue> GrowWith_NeedsLock(TInner key, int hash, TValue value)
+    /// <remarks>The caller holds the wheel lock too when this map holds timed nodes (see <see cref="CopyTo_NeedsLock"/>).</remarks>
+    public InnerMap<TOuter, TInner, TValue> GrowWith_NeedsLock(Node node, TimerWheel<TOuter, TInner, TValue>? wheel)
     {
         AssertLocked();
-        var successor = CopyTo_NeedsLock(_buckets.Length * 2);
-        ref var head = ref successor.BucketOf(hash);
-        head = new Node(key, hash, value, head, 0);
+        var successor = CopyTo_NeedsLock(_buckets.Length * 2, wheel);
+        ref var head = ref successor.BucketOf(node.Hash);
+        node.Next = head;
+        head = node;
         successor._count++;
         return successor;
     }
@@ -148,7 +162,7 @@ internal sealed class InnerMap<TInner, TValue>
     /// big bucket array for the life of the outer key. The factor of 8 between growth (at 100%) and shrinking (below
     /// 12.5%) keeps a map that hovers around one size from resizing back and forth.
     /// </remarks>
-    public InnerMap<TInner, TValue>? ShrinkIfSparse_NeedsLock()
+    public InnerMap<TOuter, TInner, TValue>? ShrinkIfSparse_NeedsLock(TimerWheel<TOuter, TInner, TValue>? wheel)
     {
         AssertLocked();
         var length = _buckets.Length;
@@ -157,7 +171,7 @@ internal sealed class InnerMap<TInner, TValue>
             return null;
         }
 
-        return CopyTo_NeedsLock(BucketCountFor(_count * 2));
+        return CopyTo_NeedsLock(BucketCountFor(_count * 2), wheel);
     }
 
     /// <summary>Marks the map replaced by a successor; the caller swaps the successor into the outer map before releasing the lock.</summary>
@@ -185,24 +199,22 @@ internal sealed class InnerMap<TInner, TValue>
     /// Replaces the value of <paramref name="expected"/> when it is still the key's node and its version is still
     /// <paramref name="version"/>, that is, when nothing wrote the entry since the caller read it.
     /// </summary>
-    public bool TryReplaceIfUnchanged_NeedsLock(Node expected, int version, TValue value, IEqualityComparer<TInner>? comparer)
+    public bool IsUnchanged_NeedsLock(Node expected, int version, IEqualityComparer<TInner>? comparer)
     {
         AssertLocked();
 
         // A node replacement makes Find return a different node, a removal makes it return null, and an in-place
         // write bumps the version: each of those means the caller computed from a stale value and retries. (A resize
         // moves the entries to a successor map, which the caller detects through the state before calling this.)
-        if (!ReferenceEquals(Find(expected.Key, expected.Hash, comparer), expected) || expected.Version != version)
-        {
-            return false;
-        }
-
-        Update_NeedsLock(expected, value);
-        return true;
+        return ReferenceEquals(Find(expected.Key, expected.Hash, comparer), expected) && expected.Version == version;
     }
 
     /// <summary>Writes a new value into an entry found under this same lock.</summary>
-    public void Update_NeedsLock(Node node, TValue value)
+    /// <returns>
+    /// The node that now holds the entry: <paramref name="node"/> itself, or its replacement when values are not
+    /// written atomically. A replaced timed node is not in the wheel yet: the caller swaps it in under the wheel lock.
+    /// </returns>
+    public Node Update_NeedsLock(Node node, TValue value)
     {
         AssertLocked();
         if (ValueWriteIsAtomic)
@@ -211,13 +223,25 @@ internal sealed class InnerMap<TInner, TValue>
             // value, so TryReplaceIfUnchanged never accepts a computation made from the value this write replaced.
             node.Value = value;
             Volatile.Write(ref node.Version, node.Version + 1);
-            return;
+            return node;
         }
 
         // A torn write could be observed by a lock-free reader: publish a new node in place of the old one instead.
+        var replacement = node is TimedNode timed
+            ? new TimedNode(node.Key, node.Hash, value, node.Version + 1, timed.Deadline, this)
+            : new Node(node.Key, node.Hash, value, node.Version + 1);
+        Replace_NeedsLock(node, replacement);
+        return replacement;
+    }
+
+    /// <summary>Publishes <paramref name="replacement"/> (same key) in the chain position of <paramref name="node"/>.</summary>
+    public void Replace_NeedsLock(Node node, Node replacement)
+    {
+        AssertLocked();
         ref var slot = ref FindSlotOf_NeedsLock(node);
         Debug.Assert(!Unsafe.IsNullRef(ref slot), "The node to replace is in the table.");
-        Volatile.Write(ref slot, new Node(node.Key, node.Hash, value, node.Next, node.Version + 1));
+        replacement.Next = node.Next;
+        Volatile.Write(ref slot, replacement);
     }
 
     /// <summary>Removes the key's entry and returns its node; <see langword="null"/> when absent.</summary>
@@ -245,7 +269,7 @@ internal sealed class InnerMap<TInner, TValue>
     }
 
     /// <summary>Copies the entries into a new dictionary (under the lock, so the copy is one instant's contents).</summary>
-    public Dictionary<TInner, TValue> Snapshot_NeedsLock(IEqualityComparer<TInner>? comparer)
+    public Dictionary<TInner, TValue> Snapshot_NeedsLock(IEqualityComparer<TInner>? comparer, long now)
     {
         AssertLocked();
         var copy = new Dictionary<TInner, TValue>(_count, comparer);
@@ -253,7 +277,10 @@ internal sealed class InnerMap<TInner, TValue>
         {
             for (var node = head; node is not null; node = node.Next)
             {
-                copy.Add(node.Key, node.Value);
+                if (!node.IsExpiredAt(now))
+                {
+                    copy.Add(node.Key, node.Value);
+                }
             }
         }
 
@@ -313,18 +340,40 @@ internal sealed class InnerMap<TInner, TValue>
     [Conditional("DEBUG")]
     private void AssertLocked() => Debug.Assert(Monitor.IsEntered(this), "The inner map's lock must be held.");
 
-    private InnerMap<TInner, TValue> CopyTo_NeedsLock(int bucketCount)
+    private InnerMap<TOuter, TInner, TValue> CopyTo_NeedsLock(int bucketCount, TimerWheel<TOuter, TInner, TValue>? wheel)
     {
         // Copy the nodes: rewiring them into the successor would change the Next of nodes that readers of this map
-        // may stand on, sending them into another chain where they could miss a present key.
-        var successor = new InnerMap<TInner, TValue>(bucketCount);
+        // may stand on, sending them into another chain where they could miss a present key. A timed node's copy
+        // takes its place in the wheel (same deadline, same position), so the wheel only ever holds nodes of live
+        // maps; the caller holds the wheel lock for that, which is why wheel is passed in.
+        var successor = new InnerMap<TOuter, TInner, TValue>(Outer, bucketCount);
         foreach (var head in _buckets)
         {
             for (var node = head; node is not null; node = node.Next)
             {
+                Node copy;
+                if (node is TimedNode timed)
+                {
+                    Debug.Assert(wheel is not null, "A map with timed nodes is resized under the wheel lock.");
+                    var timedCopy = new TimedNode(node.Key, node.Hash, node.Value, node.Version, timed.Deadline, successor);
+                    TimerWheel<TOuter, TInner, TValue>.Substitute(timed, timedCopy);
+                    copy = timedCopy;
+                }
+                else
+                {
+                    copy = new Node(node.Key, node.Hash, node.Value, node.Version);
+                }
+
                 ref var target = ref successor.BucketOf(node.Hash);
-                target = new Node(node.Key, node.Hash, node.Value, target, node.Version);
+                copy.Next = target;
+                target = copy;
             }
+        }
+
+        if (IdleNode is { } idle)
+        {
+            idle.Owner = successor;
+            successor.IdleNode = idle;
         }
 
         successor._count = _count;
@@ -348,7 +397,8 @@ internal sealed class InnerMap<TInner, TValue>
     }
 
     /// <summary>One entry. Key and hash never change; value and version change only under the owner's lock.</summary>
-    internal sealed class Node
+    /// <remarks>An entry with a deadline, or in a map with bounds, is a <see cref="TimedNode"/>; a plain node costs nothing for expiry.</remarks>
+    internal class Node
     {
         public readonly TInner Key;
         public readonly int Hash;
@@ -359,13 +409,54 @@ internal sealed class InnerMap<TInner, TValue>
         /// <remarks>A 32-bit version wraps after 2^32 writes to one entry during one optimistic update: not a practical ABA.</remarks>
         public int Version;
 
-        public Node(TInner key, int hash, TValue value, Node? next, int version)
+        public Node(TInner key, int hash, TValue value, int version)
         {
             Key = key;
             Hash = hash;
             Value = value;
-            Next = next;
             Version = version;
+        }
+
+        /// <summary>Gets whether this entry's deadline has passed at <paramref name="now"/> (never, for a plain node).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool IsExpiredAt(long now) => this is TimedNode timed && timed.IsExpiredAt(now);
+    }
+
+    /// <summary>
+    /// An entry with a deadline, linked into the map's <see cref="TimerWheel{TOuter, TInner, TValue}"/>; also the node
+    /// that stands for a whole inner map in the outer-key wheel (<see cref="IdleNode"/>).
+    /// </summary>
+    /// <remarks>
+    /// The wheel links and the deadline live in the entry itself, so scheduling allocates nothing. The links are read
+    /// and written only under the wheel lock. <see cref="Deadline"/> is written under the owner's lock by writes, and
+    /// without a lock by reads that slide it later (a volatile store of a 64-bit value, atomic on the 64-bit platforms
+    /// .NET 10 supports); a node whose deadline moved later than its wheel bucket is refiled when the sweeper meets it.
+    /// </remarks>
+    internal sealed class TimedNode : Node
+    {
+        /// <summary>Deadlines at or above this value mean "no deadline"; the part above it orders such entries by write time.</summary>
+        public const long NoDeadline = long.MaxValue / 2;
+
+        public long Deadline;
+        public TimedNode? WheelPrev;
+        public TimedNode? WheelNext;
+
+        /// <summary>The inner map holding this node; changes only when a resize copies the map (under both locks).</summary>
+        public InnerMap<TOuter, TInner, TValue> Owner;
+
+        public TimedNode(TInner key, int hash, TValue value, int version, long deadline, InnerMap<TOuter, TInner, TValue> owner)
+            : base(key, hash, value, version)
+        {
+            Deadline = deadline;
+            Owner = owner;
+        }
+
+        /// <summary>Gets whether the deadline has passed at <paramref name="now"/>: an entry is gone from its deadline on.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public new bool IsExpiredAt(long now)
+        {
+            var deadline = Volatile.Read(ref Deadline);
+            return deadline < NoDeadline && deadline <= now;
         }
     }
 }

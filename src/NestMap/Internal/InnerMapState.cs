@@ -1,6 +1,6 @@
 namespace NestMap.Internal;
 
-/// <summary>The life of an <see cref="InnerMap{TInner, TValue}"/>; it only moves forward, and only under the map's lock.</summary>
+/// <summary>The life of an <see cref="InnerMap{TOuter, TInner, TValue}"/>; it only moves forward, and only under the map's lock.</summary>
 internal enum InnerMapState
 {
     /// <summary>Linked in the outer map; takes reads and writes.</summary>

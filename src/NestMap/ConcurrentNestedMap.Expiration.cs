@@ -1,0 +1,732 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using NestMap.Internal;
+
+namespace NestMap;
+
+/// <content>
+/// Expiry, bounds and incremental cleanup: deadlines on entries and outer keys, two timing wheels, maintenance slices
+/// run by writers and by one timer, eviction, and the removal callback.
+/// </content>
+/// <remarks>
+/// Lock order: an inner map's lock, then the wheel lock. Code holding the wheel lock that needs an inner map's lock
+/// (the sweeper, eviction) only tries it (<see cref="Monitor.TryEnter(object)"/>) and passes over a busy map, so the
+/// two orders can never deadlock. Maintenance and eviction run only on threads that hold no inner map's lock.
+/// </remarks>
+public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDisposable
+{
+    /// <summary>Guards both wheels and every node's wheel links.</summary>
+    private readonly object _wheelLock = new();
+
+    /// <summary>Serialises changes of the timer, so that the last change made is for the latest due time.</summary>
+    private readonly object _timerLock = new();
+
+    private readonly TimeProvider _time;
+    private readonly long _writeTtl;
+    private readonly long _accessTtl;
+    private readonly long _idleTtl;
+    private readonly long? _maxEntries;
+    private readonly int? _maxOuterKeys;
+    private readonly int? _maxEntriesPerOuter;
+    private readonly bool _evict;
+    private readonly Action<NestedRemoval<TOuter, TInner, TValue>>? _onRemoved;
+    private readonly int _maxRemovalsPerSlice;
+
+    /// <summary>Whether every entry gets a timed node (a default TTL or an entry bound is set).</summary>
+    private readonly bool _timesEntries;
+
+    /// <summary>The wheel of the outer keys' idle nodes; <see langword="null"/> without idle expiry or an outer-key bound.</summary>
+    private readonly TimerWheel<TOuter, TInner, TValue>? _outerWheel;
+
+    /// <summary>The wheel of timed entries; made on first need when only per-call TTLs are used.</summary>
+    private volatile TimerWheel<TOuter, TInner, TValue>? _entryWheel;
+
+    /// <summary>The earliest time maintenance has work (timestamp); <see cref="long.MaxValue"/> when none. Written under the wheel lock.</summary>
+    private long _nextDue = long.MaxValue;
+
+    /// <summary>The due time the timer is set for; written under the timer lock.</summary>
+    private long _timerSetFor = long.MaxValue;
+    private ITimer? _timer;
+    private bool _disposed;
+    private int _maintaining;
+    private int _continuationQueued;
+    private long _callbackFailures;
+    private int _largestSlice;
+
+    /// <summary>The outcome of <see cref="WriteCore"/>.</summary>
+    private enum WriteOutcome
+    {
+        Added,
+        Existing,
+        Refused,
+    }
+
+    /// <summary>Gets how many times <see cref="NestedMapOptions{TOuter, TInner, TValue}.OnRemoved"/> threw; each was caught and the map went on.</summary>
+    public long RemovalCallbackFailures => Interlocked.Read(ref _callbackFailures);
+
+    /// <summary>Gets the most entries one maintenance slice has removed so far (for the tests of the slice bound).</summary>
+    internal int LargestSlice => Volatile.Read(ref _largestSlice);
+
+    /// <summary>Stops the expiry timer. The map stays usable: expired entries are still never returned, and writes still clean up.</summary>
+    /// <remarks>Thread-safe. A map that is not disposed does not leak: the timer holds it weakly, so an unreferenced map is collected.</remarks>
+    public void Dispose()
+    {
+        lock (_timerLock)
+        {
+            _disposed = true;
+            _timer?.Dispose();
+            _timer = null;
+        }
+    }
+
+    /// <summary>
+    /// Runs one maintenance slice now: removes entries and outer keys whose deadline has passed, at most
+    /// <see cref="NestedMapOptions{TOuter, TInner, TValue}.MaxRemovalsPerSlice"/> of them (an outer key goes whole),
+    /// and leaves the rest for later slices.
+    /// </summary>
+    /// <returns>The number of entries removed; 0 also when another thread is running a slice.</returns>
+    internal int RunMaintenanceSlice()
+    {
+        if ((_entryWheel is null && _outerWheel is null) || Interlocked.CompareExchange(ref _maintaining, 1, 0) != 0)
+        {
+            return 0;
+        }
+
+        List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
+        var removed = 0;
+        bool backlog;
+        try
+        {
+            lock (_wheelLock)
+            {
+                var now = _time.GetTimestamp();
+                if (_entryWheel is { } entries)
+                {
+                    removed += Sweep_NeedsWheelLock(entries, outerKeys: false, now, _maxRemovalsPerSlice, ref removals);
+                }
+
+                if (_outerWheel is { } outers)
+                {
+                    removed += Sweep_NeedsWheelLock(outers, outerKeys: true, now, _maxRemovalsPerSlice - removed, ref removals);
+                }
+
+                backlog = (_entryWheel?.HasBacklog ?? false) || (_outerWheel?.HasBacklog ?? false);
+                Volatile.Write(ref _nextDue, backlog ? now : Min(_entryWheel?.NextDue(), _outerWheel?.NextDue()) ?? long.MaxValue);
+                if (removed > _largestSlice)
+                {
+                    Volatile.Write(ref _largestSlice, removed);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _maintaining, 0);
+        }
+
+        Notify(removals);
+        if (backlog)
+        {
+            // The rest of the backlog goes in later slices, on the thread pool: each slice holds the wheel lock for a
+            // bounded time, so writers get in between.
+            QueueContinuation();
+        }
+
+        SyncTimer();
+        return removed;
+    }
+
+    private static long? Min(long? a, long? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
+
+    private static void Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold)
+    {
+        // Race: readers slide without a lock, and a writer may set the deadline under the map's lock at the same time;
+        // whichever store lands last wins, and both are valid deadlines of an entry accessed just now. A deadline only
+        // ever moves later here, so the wheel's bucket stays at or before it, and the sweeper refiles the node when it
+        // meets it early. An entry read in the same instant the sweeper removes it at its deadline is gone: the read
+        // returned it, and the removal is ordered after that read.
+        var current = Volatile.Read(ref node.Deadline);
+        if (current < InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline && deadline - current >= threshold)
+        {
+            Volatile.Write(ref node.Deadline, deadline);
+        }
+    }
+
+    private static void ValidateExpiryOptions(NestedMapOptions<TOuter, TInner, TValue> options)
+    {
+        static void Positive(TimeSpan? span, string name)
+        {
+            if (span is { } value && (value <= TimeSpan.Zero || value == Timeout.InfiniteTimeSpan))
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), $"{name} must be a positive, finite time span, or null for none (got {value}).");
+            }
+        }
+
+        Positive(options.ExpireAfterWrite, nameof(options.ExpireAfterWrite));
+        Positive(options.ExpireAfterAccess, nameof(options.ExpireAfterAccess));
+        Positive(options.ExpireOuterAfterIdle, nameof(options.ExpireOuterAfterIdle));
+        if (options.ExpireAfterWrite is not null && options.ExpireAfterAccess is not null)
+        {
+            throw new ArgumentException(
+                "ExpireAfterWrite and ExpireAfterAccess cannot both be set: choose a fixed lifetime after each write, or a sliding one after each access.",
+                nameof(options));
+        }
+
+        if (options.MaxEntries is < 1 || options.MaxOuterKeys is < 1 || options.MaxEntriesPerOuter is < 1 || options.MaxRemovalsPerSlice < 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                $"MaxEntries, MaxOuterKeys and MaxEntriesPerOuter must be at least 1 or null, and MaxRemovalsPerSlice at least 1 (got {options.MaxEntries}, {options.MaxOuterKeys}, {options.MaxEntriesPerOuter}, {options.MaxRemovalsPerSlice}).");
+        }
+
+        if (!Enum.IsDefined(options.CapacityPolicy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"CapacityPolicy {options.CapacityPolicy} is not defined.");
+        }
+    }
+
+    private static TimeSpan ValidTtl(TimeSpan timeToLive)
+    {
+        if (timeToLive <= TimeSpan.Zero && timeToLive != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeToLive), timeToLive, "The time to live must be positive, or Timeout.InfiniteTimeSpan for none.");
+        }
+
+        return timeToLive;
+    }
+
+    private static void OnTimer(object? state)
+    {
+        var target = (TimerTarget)state!;
+
+        // The timer holds the map weakly: once nobody references the map, it is collected and the timer ends itself.
+        if (target.Map.TryGetTarget(out var map))
+        {
+            map.RunMaintenanceSlice();
+        }
+        else
+        {
+            target.Timer?.Dispose();
+        }
+    }
+
+    /// <summary>Converts a time span to timestamp units (0 for none), at least 1 and at most "no deadline".</summary>
+    private long ToTimestampSpan(TimeSpan? span)
+    {
+        if (span is not { } value)
+        {
+            return 0;
+        }
+
+        var units = (double)value.Ticks * _time.TimestampFrequency / TimeSpan.TicksPerSecond;
+        return (long)Math.Clamp(units, 1, InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline);
+    }
+
+    /// <summary>The deadline of a write at <paramref name="now"/>: per-call TTL, else the map's default, else "none" stamped with the write time.</summary>
+    private long DeadlineFor(long now, TimeSpan? ttl)
+    {
+        var span = ttl is { } value
+            ? (value == Timeout.InfiniteTimeSpan ? 0 : ToTimestampSpan(value))
+            : (_writeTtl != 0 ? _writeTtl : _accessTtl);
+        const long none = InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline;
+        return span == 0 || span >= none - now ? none + Math.Max(0, now) : now + span;
+    }
+
+    /// <summary>The current time when <paramref name="node"/> has a deadline to check; otherwise 0, which no plain node is expired at.</summary>
+    private long NowIfTimed(InnerMap<TOuter, TInner, TValue>.Node node) =>
+        node is InnerMap<TOuter, TInner, TValue>.TimedNode ? _time.GetTimestamp() : 0;
+
+    /// <summary>Checks a node found by a lock-free read against its deadline, and slides the entry's and outer key's deadlines.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool IsLiveOnRead(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node)
+    {
+        var now = _time.GetTimestamp();
+        if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
+        {
+            // The exact deadline, on every read: an expired value is never returned, swept or not.
+            if (timed.IsExpiredAt(now))
+            {
+                return false;
+            }
+
+            if (_accessTtl != 0)
+            {
+                Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl));
+            }
+        }
+
+        if (_idleTtl != 0 && map.IdleNode is { } idle)
+        {
+            Slide(idle, now + _idleTtl, SlideThreshold(_idleTtl));
+        }
+
+        return true;
+    }
+
+    /// <summary>How far a sliding deadline must move before a read stores it: 1/64 of the window, at most one wheel tick.</summary>
+    private long SlideThreshold(long window) => Math.Max(1, Math.Min(window / 64, _time.TimestampFrequency));
+
+    /// <summary>Marks an outer key touched by a write: gives a new map its idle node, and slides the idle deadline.</summary>
+    private void TouchOuter_NeedsLock(InnerMap<TOuter, TInner, TValue> map, long now)
+    {
+        if (_outerWheel is not { } wheel)
+        {
+            return;
+        }
+
+        if (map.IdleNode is { } idle)
+        {
+            if (_idleTtl != 0)
+            {
+                Slide(idle, now + _idleTtl, SlideThreshold(_idleTtl));
+            }
+
+            return;
+        }
+
+        var deadline = _idleTtl != 0 ? now + _idleTtl : InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline + Math.Max(0, now);
+        var node = new InnerMap<TOuter, TInner, TValue>.TimedNode(default!, 0, default!, 0, deadline, map);
+        lock (_wheelLock)
+        {
+            map.IdleNode = node;
+            wheel.Schedule(node);
+            NoteDeadline_NeedsWheelLock(deadline);
+        }
+    }
+
+    /// <summary>Writes a new value (and deadline) into a present entry of the live <paramref name="map"/>; reports the old value as replaced.</summary>
+    private void UpdateEntry_NeedsLock(
+        InnerMap<TOuter, TInner, TValue> map,
+        InnerMap<TOuter, TInner, TValue>.Node node,
+        TValue value,
+        long now,
+        TimeSpan? ttl,
+        ref List<NestedRemoval<TOuter, TInner, TValue>>? removals,
+        bool reportReplaced = true)
+    {
+        var old = node.Value;
+        var current = map.Update_NeedsLock(node, value);
+        if (!ReferenceEquals(current, node) && node is InnerMap<TOuter, TInner, TValue>.TimedNode replaced)
+        {
+            lock (_wheelLock)
+            {
+                TimerWheel<TOuter, TInner, TValue>.Substitute(replaced, (InnerMap<TOuter, TInner, TValue>.TimedNode)current);
+            }
+        }
+
+        if (reportReplaced)
+        {
+            AddRemoval(ref removals, map.Outer, node.Key, old, RemovalReason.Replaced);
+        }
+
+        if (ttl is null && !_timesEntries)
+        {
+            // No deadline asked for: an entry given a per-call TTL earlier keeps it.
+            return;
+        }
+
+        var deadline = DeadlineFor(now, ttl);
+        if (current is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
+        {
+            SetDeadline_NeedsLock(timed, deadline);
+            return;
+        }
+
+        // A plain entry gets its first deadline: a timed node takes its place in the chain and joins the wheel.
+        var timedNode = new InnerMap<TOuter, TInner, TValue>.TimedNode(current.Key, current.Hash, value, current.Version + 1, deadline, map);
+        lock (_wheelLock)
+        {
+            map.Replace_NeedsLock(current, timedNode);
+            _entryWheel!.Schedule(timedNode);
+            NoteDeadline_NeedsWheelLock(deadline);
+        }
+    }
+
+    /// <summary>Sets a timed entry's deadline; moves it in the wheel only when the deadline moved earlier.</summary>
+    private void SetDeadline_NeedsLock(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline)
+    {
+        const long none = InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline;
+        var old = Volatile.Read(ref node.Deadline);
+        if (deadline >= none && old >= none)
+        {
+            // Still no deadline: keep the first write's stamp, which orders eviction oldest-written first.
+            return;
+        }
+
+        Volatile.Write(ref node.Deadline, deadline);
+        if (deadline < old)
+        {
+            // Earlier than its bucket: the sweeper would meet it too late, so refile it now. (A later deadline is
+            // left where it is and refiled when the sweeper meets it: no wheel lock on the common overwrite.)
+            lock (_wheelLock)
+            {
+                _entryWheel!.Reschedule(node);
+                NoteDeadline_NeedsWheelLock(deadline);
+            }
+        }
+    }
+
+    /// <summary>Checks the entry bounds before a new entry goes into the live <paramref name="map"/>; evicts within it when the policy says so.</summary>
+    /// <returns><see langword="false"/> when the write must be refused (<paramref name="refusedBy"/> names the bound).</returns>
+    private bool MakeRoom_NeedsLock(InnerMap<TOuter, TInner, TValue> map, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals, out (string Name, long Limit) refusedBy)
+    {
+        refusedBy = default;
+        if (_maxEntriesPerOuter is { } perOuter && map.Count >= perOuter)
+        {
+            if (!_evict)
+            {
+                refusedBy = (nameof(NestedMapOptions<,,>.MaxEntriesPerOuter), perOuter);
+                return false;
+            }
+
+            // Exact: we hold the map's lock. The victim is the entry closest to its deadline, found by a walk of this
+            // outer key's entries (at most MaxEntriesPerOuter of them).
+            var now = _time.GetTimestamp();
+            while (map.Count >= perOuter && FindSoonestExpiring_NeedsLock(map) is { } victim)
+            {
+                RemoveEntryKeepMap_NeedsLock(map, victim, victim.IsExpiredAt(now) ? RemovalReason.Expired : RemovalReason.Evicted, ref removals);
+            }
+        }
+
+        if (_maxEntries is { } max && !_evict && Count >= max)
+        {
+            refusedBy = (nameof(NestedMapOptions<,,>.MaxEntries), max);
+            return false;
+        }
+
+        return true;
+    }
+
+    private static InnerMap<TOuter, TInner, TValue>.Node? FindSoonestExpiring_NeedsLock(InnerMap<TOuter, TInner, TValue> map)
+    {
+        InnerMap<TOuter, TInner, TValue>.Node? soonest = null;
+        var soonestDeadline = long.MaxValue;
+        foreach (var head in map.Buckets)
+        {
+            for (var node = head; node is not null; node = node.Next)
+            {
+                var deadline = node is InnerMap<TOuter, TInner, TValue>.TimedNode timed ? Volatile.Read(ref timed.Deadline) : long.MaxValue;
+                if (soonest is null || deadline < soonestDeadline)
+                {
+                    soonest = node;
+                    soonestDeadline = deadline;
+                }
+            }
+        }
+
+        return soonest;
+    }
+
+    /// <summary>Removes one entry of the live <paramref name="map"/> without retiring the map, because the caller adds to it next.</summary>
+    private void RemoveEntryKeepMap_NeedsLock(
+        InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node, RemovalReason reason, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        map.Remove_NeedsLock(node.Key, node.Hash, _innerComparer);
+        if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
+        {
+            lock (_wheelLock)
+            {
+                _entryWheel!.Deschedule(timed);
+            }
+        }
+
+        _count.Decrement();
+        AddRemoval(ref removals, map.Outer, node.Key, node.Value, reason);
+    }
+
+    /// <summary>Takes a retiring map's nodes out of the wheels and reports its entries; the caller marks it retired.</summary>
+    private void ForgetEntries_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        var wheeled = _entryWheel is not null || map.IdleNode is not null;
+        if (!wheeled && _onRemoved is null)
+        {
+            return;
+        }
+
+        var now = wheeled ? _time.GetTimestamp() : 0;
+        lock (_wheelLock)
+        {
+            foreach (var head in map.Buckets)
+            {
+                for (var node = head; node is not null; node = node.Next)
+                {
+                    if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
+                    {
+                        _entryWheel!.Deschedule(timed);
+                    }
+
+                    AddRemoval(ref removals, map.Outer, node.Key, node.Value, node.IsExpiredAt(now) ? RemovalReason.Expired : reason);
+                }
+            }
+
+            if (map.IdleNode is { } idle)
+            {
+                _outerWheel!.Deschedule(idle);
+                map.IdleNode = null;
+            }
+        }
+    }
+
+    /// <summary>Removes due entries (or, for the outer wheel, whole idle outer keys) from the wheel's backlog, at most about <paramref name="budget"/> entries.</summary>
+    private int Sweep_NeedsWheelLock(
+        TimerWheel<TOuter, TInner, TValue> wheel, bool outerKeys, long now, int budget, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        wheel.Advance(now);
+        var removed = 0;
+
+        // Examining is bounded too: a node whose map is busy goes to the back of the backlog, and one not yet due is
+        // refiled; neither may keep the slice going.
+        for (var examined = 0; removed < budget && examined < 4 * Math.Max(budget, 1) && wheel.TryPeekBacklog(out var node); examined++)
+        {
+            if (!node.IsExpiredAt(now))
+            {
+                wheel.Reschedule(node);
+                continue;
+            }
+
+            var map = node.Owner;
+
+            // Lock order (see the class remarks): we hold the wheel lock, so we only try the map's lock. Its holder
+            // may be a writer waiting for the wheel lock; we pass over the map and come back to it.
+            if (!Monitor.TryEnter(map))
+            {
+                wheel.DeferInBacklog(node);
+                continue;
+            }
+
+            try
+            {
+                // Every node in a wheel belongs to a live map: every path that retires, resizes or removes takes the
+                // node out (or substitutes its copy) under the map's lock and the wheel lock, both of which we hold.
+                Debug.Assert(map.IsLive, "A node in the wheel belongs to a live map.");
+                if (outerKeys)
+                {
+                    removed += Retire_NeedsLock(map, RemovalReason.Expired, ref removals);
+                }
+                else
+                {
+                    RemoveEntry_NeedsLock(map, node, RemovalReason.Expired, ref removals);
+                    removed++;
+                }
+            }
+            finally
+            {
+                Monitor.Exit(map);
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>Evicts entries closest to their deadline until <see cref="Count"/> is back within <paramref name="max"/> (bounded per call).</summary>
+    private void EvictEntries(long max, long now)
+    {
+        List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
+        lock (_wheelLock)
+        {
+            for (var i = 0; i < _maxRemovalsPerSlice && Count > max; i++)
+            {
+                if (!EvictOne_NeedsWheelLock(_entryWheel!, outerKeys: false, now, ref removals))
+                {
+                    break;
+                }
+            }
+        }
+
+        Notify(removals);
+    }
+
+    /// <summary>Evicts the outer key closest to its idle deadline (or the oldest, without idle expiry) to make room for a new one.</summary>
+    private bool EvictOuterKey(long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        lock (_wheelLock)
+        {
+            return EvictOne_NeedsWheelLock(_outerWheel!, outerKeys: true, now, ref removals);
+        }
+    }
+
+    private bool EvictOne_NeedsWheelLock(TimerWheel<TOuter, TInner, TValue> wheel, bool outerKeys, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        foreach (var node in wheel.InExpiryOrder())
+        {
+            var map = node.Owner;
+            if (!Monitor.TryEnter(map))
+            {
+                continue;
+            }
+
+            try
+            {
+                Debug.Assert(map.IsLive, "A node in the wheel belongs to a live map.");
+                if (outerKeys)
+                {
+                    Retire_NeedsLock(map, RemovalReason.Evicted, ref removals);
+                }
+                else
+                {
+                    RemoveEntry_NeedsLock(map, node, node.IsExpiredAt(now) ? RemovalReason.Expired : RemovalReason.Evicted, ref removals);
+                }
+            }
+            finally
+            {
+                Monitor.Exit(map);
+            }
+
+            // The removal may have taken other nodes out of the wheel (a whole map): the enumeration is stale now.
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Work a writer does after its locks are released: eviction over <see cref="NestedMapOptions{TOuter, TInner, TValue}.MaxEntries"/>, a maintenance slice when one is due, and the timer.</summary>
+    private void AfterWrite(long now)
+    {
+        if (now == 0)
+        {
+            return;
+        }
+
+        if (_evict && _maxEntries is { } max && Count > max)
+        {
+            EvictEntries(max, now);
+        }
+
+        if (now >= Volatile.Read(ref _nextDue))
+        {
+            RunMaintenanceSlice();
+        }
+        else
+        {
+            SyncTimer();
+        }
+    }
+
+    /// <summary>Records that a node with <paramref name="deadline"/> was filed: brings the next maintenance forward when it is due sooner.</summary>
+    private void NoteDeadline_NeedsWheelLock(long deadline)
+    {
+        if (deadline >= InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline)
+        {
+            return;
+        }
+
+        // The end of the deadline's level-0 tick: the sweep then finds the whole bucket due (lag under one tick).
+        var tick = (_entryWheel ?? _outerWheel)!.TickSpan;
+        var wake = ((deadline / tick) + 1) * tick;
+        if (wake < Volatile.Read(ref _nextDue))
+        {
+            Volatile.Write(ref _nextDue, wake);
+        }
+    }
+
+    /// <summary>Sets the timer to the next due time, if that changed; never called with an inner map's lock or the wheel lock held.</summary>
+    private void SyncTimer()
+    {
+        var target = Volatile.Read(ref _nextDue);
+        if (target == Volatile.Read(ref _timerSetFor))
+        {
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        if (target <= now)
+        {
+            // Due already: a timer set to zero may fire on this very thread (a fake time provider does), and a slice
+            // that re-arms it would recurse; run the work on the thread pool instead.
+            QueueContinuation();
+            return;
+        }
+
+        lock (_timerLock)
+        {
+            target = Volatile.Read(ref _nextDue);
+            if (_disposed || target == _timerSetFor)
+            {
+                return;
+            }
+
+            _timerSetFor = target;
+            if (target == long.MaxValue)
+            {
+                _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            (_timer ??= CreateTimer()).Change(_time.GetElapsedTime(now, target), Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private ITimer CreateTimer()
+    {
+        var target = new TimerTarget(new WeakReference<ConcurrentNestedMap<TOuter, TInner, TValue>>(this));
+
+        // No ambient state (activities, async locals) of whichever caller happened to arm the timer flows into it.
+        using (ExecutionContext.SuppressFlow())
+        {
+            target.Timer = _time.CreateTimer(OnTimer, target, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        return target.Timer;
+    }
+
+    private void QueueContinuation()
+    {
+        if (Interlocked.Exchange(ref _continuationQueued, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static map =>
+                {
+                    Volatile.Write(ref map._continuationQueued, 0);
+                    map.RunMaintenanceSlice();
+                },
+                this,
+                preferLocal: false);
+        }
+    }
+
+    private void EnsureEntryWheel()
+    {
+        lock (_wheelLock)
+        {
+            _entryWheel ??= new TimerWheel<TOuter, TInner, TValue>(_time.TimestampFrequency, _time.GetTimestamp());
+        }
+    }
+
+    private void AddRemoval(ref List<NestedRemoval<TOuter, TInner, TValue>>? removals, TOuter outer, TInner inner, TValue value, RemovalReason reason)
+    {
+        if (_onRemoved is not null)
+        {
+            (removals ??= []).Add(new NestedRemoval<TOuter, TInner, TValue>(outer, inner, value, reason));
+        }
+    }
+
+    /// <summary>Tells the callback of the removals, outside every lock; its exceptions are counted and go no further.</summary>
+    private void Notify(List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        if (removals is null)
+        {
+            return;
+        }
+
+        foreach (var removal in removals)
+        {
+            try
+            {
+                _onRemoved!(removal);
+            }
+#pragma warning disable CA1031 // The callback is user code: whatever it throws must not stop cleanup or corrupt the map.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                Interlocked.Increment(ref _callbackFailures);
+            }
+        }
+    }
+
+    /// <summary>The timer's state: the map, held weakly, and the timer, so that a timer outliving its map can end itself.</summary>
+    private sealed class TimerTarget(WeakReference<ConcurrentNestedMap<TOuter, TInner, TValue>> map)
+    {
+        public WeakReference<ConcurrentNestedMap<TOuter, TInner, TValue>> Map { get; } = map;
+
+        public ITimer? Timer { get; set; }
+    }
+}
