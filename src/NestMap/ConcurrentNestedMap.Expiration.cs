@@ -301,7 +301,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         long now,
         TimeSpan? ttl,
         ref List<NestedRemoval<TOuter, TInner, TValue>>? removals,
-        bool reportReplaced = true)
+        bool revive = false)
     {
         var old = node.Value;
         var current = map.Update_NeedsLock(node, value);
@@ -313,14 +313,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             }
         }
 
-        if (reportReplaced)
+        if (!revive)
         {
             AddRemoval(ref removals, map.Outer, node.Key, old, RemovalReason.Replaced);
         }
 
-        if (ttl is null && !_timesEntries)
+        if (ttl is null && !_timesEntries && !revive)
         {
-            // No deadline asked for: an entry given a per-call TTL earlier keeps it.
+            // No deadline asked for: an entry given a per-call TTL earlier keeps it. (A revived entry is a new entry
+            // and must not keep the deadline that expired it.)
             return;
         }
 
@@ -546,7 +547,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
     private bool EvictOne_NeedsWheelLock(TimerWheel<TOuter, TInner, TValue> wheel, bool outerKeys, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
-        foreach (var node in wheel.InExpiryOrder())
+        foreach (var node in wheel.InExpiryOrder(refileEarly: true))
         {
             var map = node.Owner;
             if (!Monitor.TryEnter(map))

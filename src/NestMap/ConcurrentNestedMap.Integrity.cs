@@ -121,7 +121,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             problems.Add($"The {name} wheel counts {wheel.Count} nodes and links {linked}, but the maps hold {expected}.");
         }
 
-        foreach (var node in wheel.InExpiryOrder())
+        foreach (var node in wheel.InExpiryOrder(refileEarly: false))
         {
             var owner = node.Owner;
             if (!owner.IsLive || !_outer.TryGetValue(owner.Outer, out var linkedMap) || !ReferenceEquals(linkedMap, owner))

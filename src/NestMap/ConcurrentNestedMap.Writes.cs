@@ -440,7 +440,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                         // Logically absent already: the write revives the node as a new entry, and the old value is
                         // reported as expired.
                         AddRemoval(ref removals, map.Outer, found.Key, found.Value, RemovalReason.Expired);
-                        UpdateEntry_NeedsLock(map, found, value, now, ttl, ref removals, reportReplaced: false);
+                        UpdateEntry_NeedsLock(map, found, value, now, ttl, ref removals, revive: true);
                         outcome = WriteOutcome.Added;
                     }
                     else if (found is null)

@@ -189,8 +189,12 @@ internal sealed class TimerWheel<TOuter, TInner, TValue>
     }
 
     /// <summary>Enumerates the scheduled nodes from the soonest to expire (by bucket) to the undated ones, oldest first.</summary>
-    /// <remarks>The order is exact between buckets of one level and approximate across levels and within a bucket.</remarks>
-    public IEnumerable<InnerMap<TOuter, TInner, TValue>.TimedNode> InExpiryOrder()
+    /// <param name="refileEarly">
+    /// Whether to move nodes met in a bucket that ends before their deadline (a deadline slid later without a reschedule)
+    /// to their own bucket instead of yielding them there; they are then met again in their place, if it is still ahead.
+    /// </param>
+    /// <remarks>The order is exact between buckets of one level and approximate across levels and within a bucket. The caller may take the yielded node out of the wheel.</remarks>
+    public IEnumerable<InnerMap<TOuter, TInner, TValue>.TimedNode> InExpiryOrder(bool refileEarly)
     {
         foreach (var node in Walk(_drain))
         {
@@ -203,8 +207,17 @@ internal sealed class TimerWheel<TOuter, TInner, TValue>
             var ticks = _time >> _shifts[level];
             for (var k = 0; k < buckets.Length; k++)
             {
-                foreach (var node in Walk(buckets[(int)((ticks + k) & (buckets.Length - 1))]))
+                var bucket = buckets[(int)((ticks + k) & (buckets.Length - 1))];
+                var end = (ticks + k + 1) << _shifts[level];
+                foreach (var node in Walk(bucket))
                 {
+                    if (refileEarly && Volatile.Read(ref node.Deadline) >= end && BucketFor(Volatile.Read(ref node.Deadline)) is var own && !ReferenceEquals(own, bucket))
+                    {
+                        Unlink(node);
+                        LinkLast(own, node);
+                        continue;
+                    }
+
                     yield return node;
                 }
             }
@@ -220,7 +233,7 @@ internal sealed class TimerWheel<TOuter, TInner, TValue>
     internal long CountLinked()
     {
         long count = 0;
-        foreach (var node in InExpiryOrder())
+        foreach (var node in InExpiryOrder(refileEarly: false))
         {
             count++;
         }

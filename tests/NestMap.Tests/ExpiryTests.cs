@@ -1,0 +1,508 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Time.Testing;
+
+namespace NestMap.Tests;
+
+/// <summary>
+/// Expiry, bounds and removal callbacks, driven by a <see cref="FakeTimeProvider"/>: time moves only when a test
+/// advances it, and the map's timer fires inside <see cref="FakeTimeProvider.Advance"/>, so no test sleeps.
+/// </summary>
+public sealed class ExpiryTests
+{
+    /// <summary>The wheel's tick on a fake clock (10^7 units per second rounds up to 2^24 units, ~1.68 s).</summary>
+    private static readonly TimeSpan Tick = TimeSpan.FromTicks(1 << 24);
+
+    [Fact]
+    public void ExpireAfterWrite_ReadAtTheDeadline_IsAbsentBeforeAnySweep()
+    {
+        var time = new FakeTimeProvider();
+        using var map = new ConcurrentNestedMap<string, string, int>(new() { TimeProvider = time, ExpireAfterWrite = TimeSpan.FromSeconds(10) });
+        map.Set("tenant", "a", 1);
+
+        time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
+        Assert.True(map.TryGetValue("tenant", "a", out var value));
+        Assert.Equal(1, value);
+
+        // Exactly at the deadline the entry is gone for every read, whether or not the sweeper has run.
+        time.Advance(TimeSpan.FromTicks(1));
+        Assert.False(map.TryGetValue("tenant", "a", out _));
+        Assert.False(map.ContainsKey("tenant", "a"));
+        Assert.Throws<KeyNotFoundException>(() => map["tenant", "a"]);
+        Assert.Empty(map);
+        Assert.Empty(map.SnapshotOf("tenant"));
+        Assert.False(map.TryUpdate("tenant", "a", 2, 1));
+    }
+
+    [Fact]
+    public void IdleMap_IsEmptiedByTheTimer_WithNoFurtherCalls()
+    {
+        var time = new FakeTimeProvider();
+        var removed = new ConcurrentQueue<NestedRemoval<int, int, string>>();
+        using var map = new ConcurrentNestedMap<int, int, string>(new()
+        {
+            TimeProvider = time,
+            ExpireAfterWrite = TimeSpan.FromMinutes(5),
+            OnRemoved = removed.Enqueue,
+        });
+        for (var i = 0; i < 100; i++)
+        {
+            map.Set(i % 7, i, $"v{i}");
+        }
+
+        time.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+        Assert.Equal(100, map.Count);
+
+        // Nobody touches the map: only its timer can remove the entries, within a tick of their deadline.
+        time.Advance(TimeSpan.FromSeconds(1) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Equal(0, map.OuterCount);
+        Assert.Equal(100, removed.Count);
+        Assert.All(removed, r => Assert.Equal(RemovalReason.Expired, r.Reason));
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void ExpireAfterAccess_ReadsKeepAnEntryAlive_AndIdlenessEndsIt()
+    {
+        var time = new FakeTimeProvider();
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, ExpireAfterAccess = TimeSpan.FromSeconds(30) });
+        map.Set(1, 1, 10);
+        map.Set(1, 2, 20);
+
+        // Entry 1 is read every 10 s for two minutes, entry 2 never: 2 goes, 1 stays, through the timer's sweeps.
+        for (var step = 0; step < 12; step++)
+        {
+            time.Advance(TimeSpan.FromSeconds(10));
+            Assert.True(map.TryGetValue(1, 1, out _), $"read at step {step}");
+        }
+
+        Assert.False(map.ContainsKey(1, 2));
+        Assert.Equal(1, map.Count);
+
+        time.Advance(TimeSpan.FromSeconds(30) + Tick);
+        Assert.False(map.TryGetValue(1, 1, out _));
+        Assert.Equal(0, map.Count);
+        Assert.Equal(0, map.OuterCount);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void PerCallTtl_OverridesTheDefault_BothWays()
+    {
+        var time = new FakeTimeProvider();
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, ExpireAfterWrite = TimeSpan.FromHours(1) });
+        map.Set(1, 1, 1);
+        map.Set(1, 2, 2, TimeSpan.FromSeconds(5));
+        Assert.True(map.TryAdd(1, 3, 3, TimeSpan.FromDays(2)));
+        map.Set(1, 4, 4, Timeout.InfiniteTimeSpan);
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.False(map.ContainsKey(1, 2));
+        Assert.True(map.ContainsKey(1, 1));
+
+        time.Advance(TimeSpan.FromHours(1));
+        Assert.False(map.ContainsKey(1, 1));
+        Assert.True(map.ContainsKey(1, 3));
+        Assert.True(map.ContainsKey(1, 4));
+        Assert.Equal(2, map.Count);
+
+        time.Advance(TimeSpan.FromDays(2));
+        Assert.False(map.ContainsKey(1, 3));
+        Assert.True(map.ContainsKey(1, 4));
+        Assert.Equal(1, map.Count);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void PerCallTtl_WorksOnAMapMadeWithoutExpiry()
+    {
+        var time = new FakeTimeProvider();
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time });
+        map.Set(1, 1, 1);
+        map.Set(1, 2, 2, TimeSpan.FromSeconds(3));
+        map.Set(1, 1, 11, TimeSpan.FromSeconds(3)); // a plain entry gets a deadline
+        map.Set(2, 1, 1, TimeSpan.FromSeconds(3));
+
+        time.Advance(TimeSpan.FromSeconds(3) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Equal(0, map.OuterCount);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void OverwriteWithAShorterTtl_MovesTheDeadlineEarlier()
+    {
+        var time = new FakeTimeProvider();
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time });
+        map.Set(1, 1, 1, TimeSpan.FromDays(1));
+        map.Set(1, 1, 2, TimeSpan.FromSeconds(2));
+
+        time.Advance(TimeSpan.FromSeconds(2) + Tick);
+        Assert.Equal(0, map.Count); // swept by the timer well before the first deadline's bucket
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void ExpireOuterAfterIdle_RemovesUntouchedOuterKeysWhole()
+    {
+        var time = new FakeTimeProvider();
+        var removed = new ConcurrentQueue<NestedRemoval<string, int, int>>();
+        using var map = new ConcurrentNestedMap<string, int, int>(new()
+        {
+            TimeProvider = time,
+            ExpireOuterAfterIdle = TimeSpan.FromSeconds(30),
+            OnRemoved = removed.Enqueue,
+        });
+        for (var i = 0; i < 10; i++)
+        {
+            map.Set("busy", i, i);
+            map.Set("idle", i, i);
+        }
+
+        // "busy" is read every 10 s (reads count as touches); "idle" is never touched again.
+        for (var step = 0; step < 6; step++)
+        {
+            time.Advance(TimeSpan.FromSeconds(10));
+            Assert.True(map.TryGetValue("busy", step, out _));
+        }
+
+        Assert.True(map.ContainsOuter("busy"));
+        Assert.False(map.ContainsOuter("idle"));
+        Assert.Equal(10, map.Count);
+        Assert.Equal(10, removed.Count);
+        Assert.All(removed, r => Assert.Equal(("idle", RemovalReason.Expired), (r.Outer, r.Reason)));
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void MillionEntriesExpiringAtOnce_AreDrainedInBoundedSlices()
+    {
+        var time = new FakeTimeProvider();
+        const int sliceBound = 1_000;
+        using var map = new ConcurrentNestedMap<int, int, object>(new()
+        {
+            TimeProvider = time,
+            ExpireAfterWrite = TimeSpan.FromMinutes(1),
+            MaxRemovalsPerSlice = sliceBound,
+        });
+        var value = new object();
+        for (var outer = 0; outer < 1_000; outer++)
+        {
+            for (var inner = 0; inner < 1_000; inner++)
+            {
+                map.Set(outer, inner, value);
+            }
+        }
+
+        // The timer's slice runs inside Advance; the backlog continues on the thread pool and in our own calls.
+        time.Advance(TimeSpan.FromMinutes(1) + Tick);
+        Assert.False(map.ContainsKey(0, 0));
+        var slices = 0;
+        for (var spins = 0; map.Count > 0 && spins < 10_000_000; spins++)
+        {
+            if (map.RunMaintenanceSlice() > 0)
+            {
+                slices++;
+            }
+            else
+            {
+                Thread.Yield();
+            }
+        }
+
+        Assert.Equal(0, map.Count);
+        Assert.Equal(0, map.OuterCount);
+        Assert.InRange(map.LargestSlice, 1, sliceBound);
+        Assert.True(slices > 0, "Our own calls took part in the draining.");
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void ThrowingCallback_IsCounted_AndCleanupGoesOn()
+    {
+        var time = new FakeTimeProvider();
+        var calls = 0;
+        using var map = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            ExpireAfterWrite = TimeSpan.FromSeconds(10),
+            OnRemoved = _ =>
+            {
+                Interlocked.Increment(ref calls);
+                throw new InvalidOperationException("callback failure");
+            },
+        });
+        for (var i = 0; i < 50; i++)
+        {
+            map.Set(i % 5, i, i);
+        }
+
+        Assert.True(map.TryRemove(0, 0, out _));
+        map.Set(1, 1, 100); // replaced
+
+        time.Advance(TimeSpan.FromSeconds(10) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Equal(51, calls); // 1 removed + 1 replaced + 49 expired
+        Assert.Equal(51, map.RemovalCallbackFailures);
+        Assert.Empty(map.CheckIntegrity());
+
+        map.Set(9, 9, 9); // the map still works
+        Assert.True(map.ContainsKey(9, 9));
+    }
+
+    [Fact]
+    public void OnRemoved_ReportsEveryReason_OutsideTheLocks()
+    {
+        var time = new FakeTimeProvider();
+        var removed = new List<NestedRemoval<int, int, int>>();
+        ConcurrentNestedMap<int, int, int>? self = null;
+        using var map = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            MaxEntriesPerOuter = 2,
+            CapacityPolicy = CapacityPolicy.EvictSoonestExpiring,
+            OnRemoved = r =>
+            {
+                removed.Add(r);
+
+                // Outside every lock: calling back into the map from another thread must not block.
+                Assert.True(Task.Run(() => self!.CountOf(r.Outer)).Wait(TimeSpan.FromSeconds(30)));
+            },
+        });
+        self = map;
+
+        map.Set(1, 1, 1);
+        map.Set(1, 1, 2);                 // Replaced (value 1)
+        Assert.True(map.TryRemove(1, 1, out _)); // Removed (value 2)
+        map.Set(2, 1, 1, TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromSeconds(1) + Tick); // Expired
+        map.Set(3, 1, 1);
+        time.Advance(TimeSpan.FromSeconds(1));
+        map.Set(3, 2, 2);
+        time.Advance(TimeSpan.FromSeconds(1));
+        map.Set(3, 3, 3);                 // Evicted: (3, 1), the oldest written without a deadline
+        Assert.Equal(2, map.RemoveOuter(3)); // OuterRemoved x2
+        map.Set(4, 1, 1);
+        map.Clear();                      // Cleared
+
+        Assert.Equal(
+            [
+                (1, 1, 1, RemovalReason.Replaced),
+                (1, 1, 2, RemovalReason.Removed),
+                (2, 1, 1, RemovalReason.Expired),
+                (3, 1, 1, RemovalReason.Evicted),
+                (3, 2, 2, RemovalReason.OuterRemoved),
+                (3, 3, 3, RemovalReason.OuterRemoved),
+                (4, 1, 1, RemovalReason.Cleared),
+            ],
+            removed.Select(r => (r.Outer, r.Inner, r.Value, r.Reason)).Order().ToArray());
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void MaxEntries_Reject_RefusesNewEntries_AndKeepsEverything()
+    {
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { MaxEntries = 3 });
+        map.Set(1, 1, 1);
+        map.Set(1, 2, 2);
+        map.Set(2, 1, 3);
+
+        Assert.False(map.TryAdd(2, 2, 4));
+        var error = Assert.Throws<NestedMapCapacityException>(() => map.Set(3, 1, 5));
+        Assert.Equal("MaxEntries", error.Bound);
+        Assert.Equal(3, error.Limit);
+        Assert.Contains("NESTMAP001", error.Message, StringComparison.Ordinal);
+        Assert.Throws<NestedMapCapacityException>(() => map.GetOrAdd(3, 1, 5));
+
+        map.Set(1, 1, 10); // overwriting needs no room
+        Assert.Equal(10, map[1, 1]);
+        Assert.Equal(3, map.Count);
+        Assert.Equal(2, map.OuterCount); // the refused write to outer key 3 left no empty inner map behind
+        Assert.Empty(map.CheckIntegrity());
+
+        Assert.True(map.TryRemove(1, 2, out _));
+        Assert.True(map.TryAdd(2, 2, 4));
+    }
+
+    [Fact]
+    public void MaxEntries_Evict_RemovesTheLeastRecentlyUsed_WithSlidingExpiry()
+    {
+        var time = new FakeTimeProvider();
+        var evicted = new List<(int, int)>();
+        using var map = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            ExpireAfterAccess = TimeSpan.FromHours(1),
+            MaxEntries = 3,
+            CapacityPolicy = CapacityPolicy.EvictSoonestExpiring,
+            OnRemoved = r =>
+            {
+                if (r.Reason == RemovalReason.Evicted)
+                {
+                    evicted.Add((r.Outer, r.Inner));
+                }
+            },
+        });
+        map.Set(1, 1, 1);
+        time.Advance(TimeSpan.FromMinutes(1));
+        map.Set(1, 2, 2);
+        time.Advance(TimeSpan.FromMinutes(1));
+        map.Set(2, 1, 3);
+        time.Advance(TimeSpan.FromMinutes(1));
+        map.Set(1, 1, 1); // (1, 1) is now the most recently written
+
+        map.Set(3, 1, 4);
+        Assert.Equal([(1, 2)], evicted);
+        Assert.Equal(3, map.Count);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void MaxOuterKeys_RejectsANewOuterKey_OrEvictsTheIdlest()
+    {
+        using (var strict = new ConcurrentNestedMap<int, int, int>(new() { MaxOuterKeys = 2 }))
+        {
+            strict.Set(1, 1, 1);
+            strict.Set(2, 1, 1);
+            strict.Set(2, 2, 2); // an existing outer key takes more entries
+            Assert.False(strict.TryAdd(3, 1, 1));
+            Assert.Equal("MaxOuterKeys", Assert.Throws<NestedMapCapacityException>(() => strict.Set(3, 1, 1)).Bound);
+            Assert.Equal(2, strict.OuterCount);
+            Assert.Empty(strict.CheckIntegrity());
+        }
+
+        var time = new FakeTimeProvider();
+        using var lenient = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            MaxOuterKeys = 2,
+            ExpireOuterAfterIdle = TimeSpan.FromHours(1),
+            CapacityPolicy = CapacityPolicy.EvictSoonestExpiring,
+        });
+        lenient.Set(1, 1, 1);
+        time.Advance(TimeSpan.FromMinutes(1));
+        lenient.Set(2, 1, 1);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(lenient.ContainsKey(1, 1)); // outer key 1 is touched: 2 is now the idlest
+        lenient.Set(3, 1, 1);
+        Assert.True(lenient.ContainsOuter(1));
+        Assert.False(lenient.ContainsOuter(2));
+        Assert.True(lenient.ContainsOuter(3));
+        Assert.Empty(lenient.CheckIntegrity());
+    }
+
+    [Fact]
+    public void MaxEntriesPerOuter_IsExact_AndEvictsTheSoonestExpiringOfThatOuterKey()
+    {
+        using (var strict = new ConcurrentNestedMap<int, int, int>(new() { MaxEntriesPerOuter = 2 }))
+        {
+            strict.Set(1, 1, 1);
+            strict.Set(1, 2, 2);
+            Assert.False(strict.TryAdd(1, 3, 3));
+            Assert.Equal("MaxEntriesPerOuter", Assert.Throws<NestedMapCapacityException>(() => strict.Set(1, 3, 3)).Bound);
+            strict.Set(2, 1, 1); // other outer keys have their own room
+            Assert.Equal(3, strict.Count);
+        }
+
+        var time = new FakeTimeProvider();
+        using var lenient = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            MaxEntriesPerOuter = 2,
+            CapacityPolicy = CapacityPolicy.EvictSoonestExpiring,
+        });
+        lenient.Set(1, 1, 1, TimeSpan.FromMinutes(10));
+        lenient.Set(1, 2, 2, TimeSpan.FromMinutes(1));
+        lenient.Set(1, 3, 3, TimeSpan.FromMinutes(5));
+        Assert.Equal([1, 3], lenient.SnapshotOf(1).Keys.Order());
+
+        // A bound of one entry: the only entry makes room for its successor, and the outer key never disappears.
+        using var single = new ConcurrentNestedMap<int, int, int>(new() { MaxEntriesPerOuter = 1, CapacityPolicy = CapacityPolicy.EvictSoonestExpiring });
+        single.Set(1, 1, 1);
+        single.Set(1, 2, 2);
+        Assert.Equal([2], single.SnapshotOf(1).Keys);
+        Assert.Empty(single.CheckIntegrity());
+    }
+
+    [Fact]
+    public void ExpiredEntry_CountsAsAbsent_ForEveryWrite()
+    {
+        var time = new FakeTimeProvider();
+        var removed = new List<RemovalReason>();
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, OnRemoved = r => removed.Add(r.Reason) });
+        map.Set(1, 1, 1, TimeSpan.FromSeconds(1));
+        map.Set(1, 2, 2, TimeSpan.FromSeconds(1));
+        map.Set(1, 3, 3, TimeSpan.FromSeconds(1));
+        map.Set(1, 9, 9); // keeps the outer key alive
+        map.Dispose();    // no timer: the expired entries stay in place until a write meets them
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.True(map.TryAdd(1, 1, 10));
+        Assert.Equal(20, map.GetOrAdd(1, 2, 20));
+        Assert.Equal(30, map.AddOrUpdate(1, 3, 30, (_, _, _) => throw new InvalidOperationException("an expired entry was updated")));
+        Assert.Equal([9, 10, 20, 30], map.SnapshotOf(1).Values.Order());
+        Assert.Equal([RemovalReason.Expired, RemovalReason.Expired, RemovalReason.Expired], removed);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void Dispose_StopsTheTimer_ButExpiredEntriesAreStillNeverReturned()
+    {
+        var time = new FakeTimeProvider();
+        var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, ExpireAfterWrite = TimeSpan.FromSeconds(1) });
+        map.Set(1, 1, 1);
+        map.Dispose();
+        time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(1, map.Count); // not swept: no timer
+        Assert.False(map.TryGetValue(1, 1, out _));
+        map.Set(2, 2, 2); // a write runs the overdue slice itself
+        Assert.False(map.ContainsOuter(1));
+        Assert.Equal(1, map.Count);
+    }
+
+    [Fact]
+    public void Timer_HoldsTheMapWeakly()
+    {
+        var time = new FakeTimeProvider();
+        var reference = MakeAbandonedMap(time);
+        for (var attempt = 0; attempt < 10 && IsAlive(reference); attempt++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(IsAlive(reference), "An unreferenced map with an armed timer was kept alive.");
+
+        // The timer fires once more, finds its map gone and ends itself.
+        time.Advance(TimeSpan.FromMinutes(2));
+    }
+
+    [Fact]
+    public void InvalidOptionsAndArguments_AreRefusedClearly()
+    {
+        Assert.Throws<ArgumentException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireAfterWrite = TimeSpan.FromSeconds(1), ExpireAfterAccess = TimeSpan.FromSeconds(1) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireAfterWrite = TimeSpan.Zero }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireOuterAfterIdle = Timeout.InfiniteTimeSpan }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { MaxEntries = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { MaxRemovalsPerSlice = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { CapacityPolicy = (CapacityPolicy)42 }));
+        using var map = new ConcurrentNestedMap<int, int, int>();
+        Assert.Throws<ArgumentOutOfRangeException>(() => map.Set(1, 1, 1, TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() => map.TryAdd(1, 1, 1, TimeSpan.FromSeconds(-1)));
+        Assert.Equal(0, map.Count);
+    }
+
+    // Out of line: a target fetched in the test method itself would sit in a hidden local that Debug code keeps alive.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool IsAlive(WeakReference<ConcurrentNestedMap<int, int, int>> reference) => reference.TryGetTarget(out _);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference<ConcurrentNestedMap<int, int, int>> MakeAbandonedMap(FakeTimeProvider time)
+    {
+        var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, ExpireAfterWrite = TimeSpan.FromMinutes(1) });
+        map.Set(1, 1, 1); // arms the timer
+        return new WeakReference<ConcurrentNestedMap<int, int, int>>(map);
+    }
+}
