@@ -12,6 +12,12 @@ namespace NestMap;
 /// Lock order: an inner map's lock, then the wheel lock. Code holding the wheel lock that needs an inner map's lock
 /// (the sweeper, eviction) only tries it (<see cref="Monitor.TryEnter(object)"/>) and passes over a busy map, so the
 /// two orders can never deadlock. Maintenance and eviction run only on threads that hold no inner map's lock.
+/// <para>
+/// The clock is never read under a lock: a <see cref="TimeProvider"/> may run due timer callbacks inside
+/// <see cref="TimeProvider.GetTimestamp"/> (<c>FakeTimeProvider</c> does), which would start a maintenance slice on a
+/// thread that holds an inner map's lock, and monitors are re-entrant. Every operation reads the time first and passes
+/// it down.
+/// </para>
 /// </remarks>
 public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDisposable
 {
@@ -51,6 +57,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     private int _maintaining;
     private int _continuationQueued;
     private long _callbackFailures;
+    private long _maintenanceFailures;
     private int _largestSlice;
 
     /// <summary>The outcome of <see cref="WriteCore"/>.</summary>
@@ -97,9 +104,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         bool backlog;
         try
         {
+            // Read the clock before taking a lock: a time provider may run due timer callbacks inside GetTimestamp
+            // (FakeTimeProvider does), and that callback must not find this thread holding the map's locks.
+            var now = _time.GetTimestamp();
             lock (_wheelLock)
             {
-                var now = _time.GetTimestamp();
                 if (_entryWheel is { } entries)
                 {
                     removed += Sweep_NeedsWheelLock(entries, outerKeys: false, now, _maxRemovalsPerSlice, ref removals);
@@ -133,6 +142,25 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
         SyncTimer();
         return removed;
+    }
+
+    /// <summary>Runs a slice for the timer or the thread pool, where an exception would end the process: it is counted instead.</summary>
+    /// <remarks>
+    /// Nothing in a slice is expected to throw (callback exceptions are already caught); this is the last line for a
+    /// defect, and the count is part of the integrity check, so tests see it.
+    /// </remarks>
+    private void RunMaintenanceInBackground()
+    {
+        try
+        {
+            RunMaintenanceSlice();
+        }
+#pragma warning disable CA1031 // A background thread has no caller to report to; the failure is counted (see remarks).
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            Interlocked.Increment(ref _maintenanceFailures);
+        }
     }
 
     private static long? Min(long? a, long? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
@@ -201,7 +229,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         // The timer holds the map weakly: once nobody references the map, it is collected and the timer ends itself.
         if (target.Map.TryGetTarget(out var map))
         {
-            map.RunMaintenanceSlice();
+            map.RunMaintenanceInBackground();
         }
         else
         {
@@ -368,23 +396,24 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
     /// <summary>Checks the entry bounds before a new entry goes into the live <paramref name="map"/>; evicts within it when the policy says so.</summary>
     /// <returns><see langword="false"/> when the write must be refused (<paramref name="refusedBy"/> names the bound).</returns>
-    private bool MakeRoom_NeedsLock(InnerMap<TOuter, TInner, TValue> map, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals, out (string Name, long Limit) refusedBy)
+    private bool MakeRoom_NeedsLock(InnerMap<TOuter, TInner, TValue> map, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals, out (string Name, long Limit) refusedBy)
     {
         refusedBy = default;
         if (_maxEntriesPerOuter is { } perOuter && map.Count >= perOuter)
         {
-            if (!_evict)
+            // Exact: we hold the map's lock. Entries past their deadline are gone already for every reader, so they
+            // make room first (a walk of this outer key's entries, at most MaxEntriesPerOuter of them).
+            PurgeExpired_NeedsLock(map, now, ref removals);
+            if (map.Count >= perOuter && !_evict)
             {
                 refusedBy = (nameof(NestedMapOptions<,,>.MaxEntriesPerOuter), perOuter);
                 return false;
             }
 
-            // Exact: we hold the map's lock. The victim is the entry closest to its deadline, found by a walk of this
-            // outer key's entries (at most MaxEntriesPerOuter of them).
-            var now = _time.GetTimestamp();
+            // The victim is the entry closest to its deadline.
             while (map.Count >= perOuter && FindSoonestExpiring_NeedsLock(map) is { } victim)
             {
-                RemoveEntryKeepMap_NeedsLock(map, victim, victim.IsExpiredAt(now) ? RemovalReason.Expired : RemovalReason.Evicted, ref removals);
+                RemoveEntryKeepMap_NeedsLock(map, victim, RemovalReason.Evicted, ref removals);
             }
         }
 
@@ -395,6 +424,27 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         }
 
         return true;
+    }
+
+    /// <summary>Removes the expired entries of the live <paramref name="map"/>, keeping the map (the caller adds to it next).</summary>
+    private void PurgeExpired_NeedsLock(InnerMap<TOuter, TInner, TValue> map, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        List<InnerMap<TOuter, TInner, TValue>.Node>? expired = null;
+        foreach (var head in map.Buckets)
+        {
+            for (var node = head; node is not null; node = node.Next)
+            {
+                if (node.IsExpiredAt(now))
+                {
+                    (expired ??= []).Add(node);
+                }
+            }
+        }
+
+        foreach (var node in expired ?? [])
+        {
+            RemoveEntryKeepMap_NeedsLock(map, node, RemovalReason.Expired, ref removals);
+        }
     }
 
     private static InnerMap<TOuter, TInner, TValue>.Node? FindSoonestExpiring_NeedsLock(InnerMap<TOuter, TInner, TValue> map)
@@ -435,15 +485,16 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     }
 
     /// <summary>Takes a retiring map's nodes out of the wheels and reports its entries; the caller marks it retired.</summary>
-    private void ForgetEntries_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    /// <returns>How many of the entries had expired (they were already gone for readers).</returns>
+    private int ForgetEntries_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
         var wheeled = _entryWheel is not null || map.IdleNode is not null;
         if (!wheeled && _onRemoved is null)
         {
-            return;
+            return 0;
         }
 
-        var now = wheeled ? _time.GetTimestamp() : 0;
+        var expired = 0;
         lock (_wheelLock)
         {
             foreach (var head in map.Buckets)
@@ -455,7 +506,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                         _entryWheel!.Deschedule(timed);
                     }
 
-                    AddRemoval(ref removals, map.Outer, node.Key, node.Value, node.IsExpiredAt(now) ? RemovalReason.Expired : reason);
+                    var isExpired = node.IsExpiredAt(now);
+                    expired += isExpired ? 1 : 0;
+                    AddRemoval(ref removals, map.Outer, node.Key, node.Value, isExpired ? RemovalReason.Expired : reason);
                 }
             }
 
@@ -465,6 +518,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                 map.IdleNode = null;
             }
         }
+
+        return expired;
     }
 
     /// <summary>Removes due entries (or, for the outer wheel, whole idle outer keys) from the wheel's backlog, at most about <paramref name="budget"/> entries.</summary>
@@ -499,13 +554,23 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                 // Every node in a wheel belongs to a live map: every path that retires, resizes or removes takes the
                 // node out (or substitutes its copy) under the map's lock and the wheel lock, both of which we hold.
                 Debug.Assert(map.IsLive, "A node in the wheel belongs to a live map.");
+
+                // Race resolved here: between the check above and this lock a writer may have revived the entry or
+                // touched the outer key, moving the deadline (writers do that under the map's lock, which we now
+                // hold). Decide again; a node that is no longer due is refiled.
+                if (!node.IsExpiredAt(now))
+                {
+                    wheel.Reschedule(node);
+                    continue;
+                }
+
                 if (outerKeys)
                 {
-                    removed += Retire_NeedsLock(map, RemovalReason.Expired, ref removals);
+                    removed += Retire_NeedsLock(map, RemovalReason.Expired, now, ref removals);
                 }
                 else
                 {
-                    RemoveEntry_NeedsLock(map, node, RemovalReason.Expired, ref removals);
+                    RemoveEntry_NeedsLock(map, node, RemovalReason.Expired, now, ref removals);
                     removed++;
                 }
             }
@@ -560,11 +625,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                 Debug.Assert(map.IsLive, "A node in the wheel belongs to a live map.");
                 if (outerKeys)
                 {
-                    Retire_NeedsLock(map, RemovalReason.Evicted, ref removals);
+                    Retire_NeedsLock(map, RemovalReason.Evicted, now, ref removals);
                 }
                 else
                 {
-                    RemoveEntry_NeedsLock(map, node, node.IsExpiredAt(now) ? RemovalReason.Expired : RemovalReason.Evicted, ref removals);
+                    RemoveEntry_NeedsLock(map, node, node.IsExpiredAt(now) ? RemovalReason.Expired : RemovalReason.Evicted, now, ref removals);
                 }
             }
             finally
@@ -622,37 +687,44 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <summary>Sets the timer to the next due time, if that changed; never called with an inner map's lock or the wheel lock held.</summary>
     private void SyncTimer()
     {
-        var target = Volatile.Read(ref _nextDue);
-        if (target == Volatile.Read(ref _timerSetFor))
+        if (Volatile.Read(ref _nextDue) == Volatile.Read(ref _timerSetFor))
         {
             return;
         }
 
         var now = _time.GetTimestamp();
-        if (target <= now)
-        {
-            // Due already: a timer set to zero may fire on this very thread (a fake time provider does), and a slice
-            // that re-arms it would recurse; run the work on the thread pool instead.
-            QueueContinuation();
-            return;
-        }
-
+        var dueNow = false;
         lock (_timerLock)
         {
-            target = Volatile.Read(ref _nextDue);
+            var target = Volatile.Read(ref _nextDue);
             if (_disposed || target == _timerSetFor)
             {
                 return;
             }
 
-            _timerSetFor = target;
-            if (target == long.MaxValue)
+            if (target <= now)
             {
-                _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                return;
+                // Due already: a timer set to zero may fire on this very thread (a fake time provider does), and a
+                // slice that re-arms it would recurse; the work goes to the thread pool instead, below.
+                dueNow = true;
             }
+            else
+            {
+                _timerSetFor = target;
+                if (target == long.MaxValue)
+                {
+                    _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                }
+                else
+                {
+                    (_timer ??= CreateTimer()).Change(_time.GetElapsedTime(now, target), Timeout.InfiniteTimeSpan);
+                }
+            }
+        }
 
-            (_timer ??= CreateTimer()).Change(_time.GetElapsedTime(now, target), Timeout.InfiniteTimeSpan);
+        if (dueNow)
+        {
+            QueueContinuation();
         }
     }
 
@@ -671,13 +743,14 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
     private void QueueContinuation()
     {
-        if (Interlocked.Exchange(ref _continuationQueued, 1) == 0)
+        // After Dispose no background work starts; writers still sweep what is due.
+        if (!Volatile.Read(ref _disposed) && Interlocked.Exchange(ref _continuationQueued, 1) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(
                 static map =>
                 {
                     Volatile.Write(ref map._continuationQueued, 0);
-                    map.RunMaintenanceSlice();
+                    map.RunMaintenanceInBackground();
                 },
                 this,
                 preferLocal: false);
@@ -686,9 +759,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
     private void EnsureEntryWheel()
     {
+        var now = _time.GetTimestamp(); // before the lock: see RunMaintenanceSlice
         lock (_wheelLock)
         {
-            _entryWheel ??= new TimerWheel<TOuter, TInner, TValue>(_time.TimestampFrequency, _time.GetTimestamp());
+            _entryWheel ??= new TimerWheel<TOuter, TInner, TValue>(_time.TimestampFrequency, now);
         }
     }
 

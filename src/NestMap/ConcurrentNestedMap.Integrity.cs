@@ -94,6 +94,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             problems.Add($"OuterCount is {_outerCount.Sum()}, but {maps} inner maps are linked.");
         }
 
+        if (Interlocked.Read(ref _maintenanceFailures) is var failures and not 0)
+        {
+            problems.Add($"{failures} background maintenance slices failed with an exception.");
+        }
+
         lock (_wheelLock)
         {
             CheckWheel(_entryWheel, "entry", timedEntries, problems);

@@ -321,7 +321,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 }
 
                 var expired = node.IsExpiredAt(now);
-                RemoveEntry_NeedsLock(map, node, expired ? RemovalReason.Expired : RemovalReason.Removed, ref removals);
+                RemoveEntry_NeedsLock(map, node, expired ? RemovalReason.Expired : RemovalReason.Removed, now, ref removals);
                 if (!expired)
                 {
                     value = node.Value;
@@ -338,7 +338,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     /// <summary>Removes an outer key with all its entries.</summary>
     /// <param name="outer">The outer key.</param>
-    /// <returns>The number of entries removed; 0 when the outer key was absent.</returns>
+    /// <returns>The number of entries removed, not counting entries already expired; 0 when the outer key was absent.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
     public int RemoveOuter(TOuter outer)
     {
@@ -368,6 +368,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = 0;
+        var now = _entryWheel is not null ? _time.GetTimestamp() : 0;
         while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
@@ -379,7 +380,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                     continue;
                 }
 
-                removed = Retire_NeedsLock(map, reason, ref removals);
+                removed = Retire_NeedsLock(map, reason, now, ref removals, out var expired) - expired;
                 break;
             }
         }
@@ -395,7 +396,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     private WriteOutcome WriteCore(
-        TOuter outer, TInner inner, int hash, TValue value, bool overwrite, TimeSpan? ttl, bool throwWhenFull, out TValue existing)
+        TOuter outer, TInner inner, int hash, TValue value, bool overwrite, TimeSpan? ttl, bool throwWhenFull, out TValue existing, bool sweptForRoom = false)
     {
         var timed = _timesEntries || ttl is not null;
         var now = timed || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
@@ -445,7 +446,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                     }
                     else if (found is null)
                     {
-                        if (!MakeRoom_NeedsLock(map, ref removals, out refusedBy))
+                        if (!MakeRoom_NeedsLock(map, now, ref removals, out refusedBy))
                         {
                             outcome = WriteOutcome.Refused;
                             break;
@@ -477,6 +478,14 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         Notify(removals);
         if (outcome == WriteOutcome.Refused)
         {
+            // Entries past their deadline still count towards MaxEntries until a slice sweeps them: when a sweep is
+            // due, run it and try once more, so that a full map of expired entries does not refuse a live one.
+            if (!sweptForRoom && refusedBy.Name == nameof(NestedMapOptions<,,>.MaxEntries) && now >= Volatile.Read(ref _nextDue))
+            {
+                RunMaintenanceSlice();
+                return WriteCore(outer, inner, hash, value, overwrite, ttl, throwWhenFull, out existing, sweptForRoom: true);
+            }
+
             if (throwWhenFull)
             {
                 throw new NestedMapCapacityException(refusedBy.Name!, refusedBy.Limit);
@@ -518,11 +527,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
             if (_maxOuterKeys is { } maxOuterKeys && OuterCount >= maxOuterKeys)
             {
-                // No lock is held here, so eviction may take the wheel lock and the victim's lock.
-                if (!_evict || !EvictOuterKey(now, ref removals))
+                if (!_evict)
                 {
                     return null;
                 }
+
+                // No lock is held here, so eviction may take the wheel lock and the victim's lock. When every other
+                // outer key is busy at this instant, the new one goes in anyway and the bound is passed briefly (as
+                // documented on MaxOuterKeys): eviction never turns into a refusal.
+                EvictOuterKey(now, ref removals);
             }
 
             created ??= InnerMap<TOuter, TInner, TValue>.Create(outer, _initialInnerCapacity);
@@ -560,12 +573,14 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             var node = new InnerMap<TOuter, TInner, TValue>.Node(inner, hash, value, 0);
             if (map.IsFull_NeedsLock)
             {
-                // Timed nodes of other entries may move with the resize: the wheel lock covers the substitution.
-                if (_entryWheel is { } wheel)
+                // Timed nodes of other entries, and the idle node, move to the successor: the wheel lock covers that.
+                // Without it the sweeper could meet a node whose owner is the successor before the successor is linked,
+                // and retire it unlinked (it would then be linked retired: a zombie).
+                if (NeedsWheelLockToResize)
                 {
                     lock (_wheelLock)
                     {
-                        Replace_NeedsLock(map, map.GrowWith_NeedsLock(node, wheel));
+                        Replace_NeedsLock(map, map.GrowWith_NeedsLock(node, _entryWheel));
                     }
                 }
                 else
@@ -604,6 +619,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         _count.Increment();
     }
 
+    /// <summary>Gets whether a resize moves wheel nodes (timed entries or the idle node), so that it must hold the wheel lock.</summary>
+    private bool NeedsWheelLockToResize => _entryWheel is not null || _outerWheel is not null;
+
     /// <summary>Swaps a resized <paramref name="successor"/> into the outer map in place of <paramref name="map"/>.</summary>
     private void Replace_NeedsLock(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue> successor)
     {
@@ -629,11 +647,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         try
         {
-            if (_entryWheel is { } wheel)
+            if (NeedsWheelLockToResize)
             {
                 lock (_wheelLock)
                 {
-                    if (map.ShrinkIfSparse_NeedsLock(wheel) is { } smaller)
+                    if (map.ShrinkIfSparse_NeedsLock(_entryWheel) is { } smaller)
                     {
                         Replace_NeedsLock(map, smaller);
                     }
@@ -676,7 +694,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         if (map.Count == 0 && map.IsLive)
         {
             List<NestedRemoval<TOuter, TInner, TValue>>? none = null;
-            Retire_NeedsLock(map, RemovalReason.Removed, ref none);
+            Retire_NeedsLock(map, RemovalReason.Removed, now: 0, ref none);
         }
     }
 
@@ -685,7 +703,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <paramref name="reason"/>; retires the map when it was the last entry, else shrinks it when sparse.
     /// </summary>
     private void RemoveEntry_NeedsLock(
-        InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node, RemovalReason reason, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+        InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
         Debug.Assert(Monitor.IsEntered(map) && map.IsLive, "The live inner map's lock must be held.");
         var removed = map.Remove_NeedsLock(node.Key, node.Hash, _innerComparer);
@@ -703,7 +721,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         if (map.Count == 0)
         {
             // The last entry went: retire and unlink the map before the lock is released.
-            Retire_NeedsLock(map, reason, ref removals);
+            Retire_NeedsLock(map, reason, now, ref removals);
         }
         else
         {
@@ -715,7 +733,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// Retires <paramref name="map"/>: unlinks it, takes its nodes out of the wheels, reports its entries with
     /// <paramref name="reason"/> (expired ones as expired) and updates the counts; returns how many entries it held.
     /// </summary>
-    private int Retire_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    /// <remarks><paramref name="now"/> classifies the entries as expired or not; it is read by the caller before taking any lock (see RunMaintenanceSlice).</remarks>
+    private int Retire_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals) =>
+        Retire_NeedsLock(map, reason, now, ref removals, out _);
+
+    private int Retire_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals, out int expired)
     {
         Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
 
@@ -725,10 +747,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // (an outer comparer that throws), the map stays live and linked with its entries, and nothing is half done.
         var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TOuter, TInner, TValue>>(map.Outer, map));
         Debug.Assert(unlinked, "A live map is linked.");
-        if (map.Count != 0 || map.IdleNode is not null)
-        {
-            ForgetEntries_NeedsLock(map, reason, ref removals);
-        }
+        expired = map.Count != 0 || map.IdleNode is not null ? ForgetEntries_NeedsLock(map, reason, now, ref removals) : 0;
 
         var removed = map.Retire_NeedsLock();
         if (unlinked)

@@ -222,6 +222,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
+        var now = _time.GetTimestamp(); // never under a lock: see RunMaintenanceSlice
         while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
@@ -230,7 +231,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 // A moved map was replaced by a resized successor: copy that one instead.
                 if (map.IsLive)
                 {
-                    return map.Snapshot_NeedsLock(_innerComparer, _time.GetTimestamp());
+                    return map.Snapshot_NeedsLock(_innerComparer, now);
                 }
 
                 if (map.State == InnerMapState.Retired)

@@ -19,7 +19,7 @@ namespace NestMap.SystematicTests;
 /// acknowledged and lost. <see cref="NaiveDesign_RemoveVersusWrite_BugIsFound"/> shows that the harness finds the
 /// classic lost write in a design without retirement, so a pass here means something.
 /// </remarks>
-public sealed class RemoveVersusWriteTests(ITestOutputHelper output)
+public sealed partial class RemoveVersusWriteTests(ITestOutputHelper output)
 {
     private const uint Iterations = 1_000;
 
