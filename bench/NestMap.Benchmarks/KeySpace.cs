@@ -1,7 +1,7 @@
 namespace NestMap.Benchmarks;
 
 /// <summary>The benchmark's key space: random 64-bit outer and inner keys, and a uniform random sequence of operations over them.</summary>
-internal sealed class KeySpace
+public sealed class KeySpace
 {
     public KeySpace(int outers, int innersPerOuter, int operations, double writeFraction, int seed = 42)
     {

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using BitFaster.Caching.Lfu;
+using BitFaster.Caching.Lru;
+using Microsoft.Extensions.Caching.Memory;
 
 namespace NestMap.Benchmarks;
 
@@ -53,6 +56,50 @@ internal static class MemoryMeasurement
             }, keys);
             output.WriteLine();
         }
+
+        RunWithTtl(output);
+    }
+
+    /// <summary>The same 1M entries, each with a time to live (one hour), in the map and in the caches that offer expiry.</summary>
+    private static void RunWithTtl(TextWriter output)
+    {
+        var ttl = TimeSpan.FromHours(1);
+        var keys = new KeySpace(10_000, 100, operations: 0, writeFraction: 0);
+        var capacity = 2 * 10_000 * 100;
+        output.WriteLine("1M entries (10,000 outer x 100 inner), each with a one-hour TTL:");
+        output.WriteLine("| structure | bytes per entry |");
+        output.WriteLine("|---|---:|");
+        Report(output, "ConcurrentNestedMap, ExpireAfterWrite", () =>
+        {
+            var map = new ConcurrentNestedMap<long, long, object>(new() { ExpireAfterWrite = ttl });
+            keys.ForEachPair((o, i) => map.Set(o, i, Value));
+            return map;
+        }, keys);
+        Report(output, "ConcurrentNestedMap, per-call TTL on a map without a default", () =>
+        {
+            var map = new ConcurrentNestedMap<long, long, object>();
+            keys.ForEachPair((o, i) => map.Set(o, i, Value, ttl));
+            return map;
+        }, keys);
+        Report(output, "BitFaster ConcurrentLfu, expire after write", () =>
+        {
+            var cache = new ConcurrentLfuBuilder<(long, long), object>().WithCapacity(capacity).WithExpireAfterWrite(ttl).Build();
+            keys.ForEachPair((o, i) => cache.AddOrUpdate((o, i), Value));
+            return cache;
+        }, keys);
+        Report(output, "BitFaster ConcurrentTLru", () =>
+        {
+            var cache = new ConcurrentTLru<(long, long), object>(capacity, ttl);
+            keys.ForEachPair((o, i) => cache.AddOrUpdate((o, i), Value));
+            return cache;
+        }, keys);
+        Report(output, "MemoryCache, tuple key, absolute expiry", () =>
+        {
+            var cache = new MemoryCache(new MemoryCacheOptions());
+            keys.ForEachPair((o, i) => cache.Set((o, i), Value, ttl));
+            return cache;
+        }, keys);
+        output.WriteLine();
     }
 
     private static void Report(TextWriter output, string name, Func<object> build, KeySpace keys)

@@ -17,6 +17,17 @@ sessions.TryRemove("acme", "s-2", out _);
 Console.WriteLine($"acme still has an inner map: {sessions.ContainsOuter("acme")}");  // False: it went with its last entry
 // ---- end of README example ----
 
+// ---- README expiry example ----
+using var expiring = new ConcurrentNestedMap<string, string, Session>(new()
+{
+    ExpireAfterAccess = TimeSpan.FromMinutes(20),      // sliding; or ExpireAfterWrite for a fixed lifetime
+    ExpireOuterAfterIdle = TimeSpan.FromHours(1),      // a tenant nobody touched for an hour goes with all its sessions
+    MaxEntriesPerOuter = 100,                          // bounds; CapacityPolicy says whether to refuse or evict
+    OnRemoved = r => Console.WriteLine($"{r.Outer}/{r.Inner} left: {r.Reason}"),
+});
+expiring.Set("acme", "s-3", new Session("carol"), TimeSpan.FromMinutes(5));   // a per-call TTL
+// ---- end of README expiry example ----
+
 // The churn demo: 8 threads sign sessions in and out across 2,000 tenants, against a nested ConcurrentDictionary
 // that removes entries the usual way (the emptied inner maps stay behind) and against ConcurrentNestedMap.
 const int Tenants = 2_000;

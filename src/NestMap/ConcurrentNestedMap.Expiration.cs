@@ -28,6 +28,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     private readonly object _timerLock = new();
 
     private readonly TimeProvider _time;
+
+    /// <summary>The coarse clock that spares reads the precise one, when <see cref="_time"/> is <see cref="TimeProvider.System"/>.</summary>
+    private readonly CoarseClock? _coarseClock;
     private readonly long _writeTtl;
     private readonly long _accessTtl;
     private readonly long _idleTtl;
@@ -267,19 +270,35 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool IsLiveOnRead(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node)
     {
-        var now = _time.GetTimestamp();
-        if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
+        const long none = InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline;
+        var timed = node as InnerMap<TOuter, TInner, TValue>.TimedNode;
+        var deadline = timed is null ? none : Volatile.Read(ref timed.Deadline);
+        if (deadline >= none && _idleTtl == 0)
         {
-            // The exact deadline, on every read: an expired value is never returned, swept or not.
-            if (timed.IsExpiredAt(now))
+            // No deadline (an entry kept only for a bound): no clock needed.
+            return true;
+        }
+
+        // The exact deadline, on every read: an expired value is never returned, swept or not. With the system clock,
+        // the coarse clock first proves most deadlines still ahead without a precise read (see CoarseClock for why
+        // that matters); its estimate is good enough to slide deadlines, which are precise only to their threshold.
+        long now;
+        if (_coarseClock is { } coarse && coarse.TryEstimate(out var estimate, out var upperBound) && (deadline >= none || deadline > upperBound))
+        {
+            now = estimate;
+        }
+        else
+        {
+            now = _coarseClock?.PreciseNow() ?? _time.GetTimestamp();
+            if (deadline < none && deadline <= now)
             {
                 return false;
             }
+        }
 
-            if (_accessTtl != 0)
-            {
-                Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl));
-            }
+        if (timed is not null && _accessTtl != 0)
+        {
+            Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl));
         }
 
         if (_idleTtl != 0 && map.IdleNode is { } idle)
@@ -290,8 +309,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         return true;
     }
 
-    /// <summary>How far a sliding deadline must move before a read stores it: 1/64 of the window, at most one wheel tick.</summary>
-    private long SlideThreshold(long window) => Math.Max(1, Math.Min(window / 64, _time.TimestampFrequency));
+    /// <summary>How far a sliding deadline must move before a read stores it: 1/64 of the window.</summary>
+    /// <remarks>
+    /// Storing on every read would dirty the entry's cache line on every read, which costs more than the lookup itself
+    /// in a large map. With this threshold an entry read continuously is written about 64 times per window, and it may
+    /// expire up to 1/64 of the window before its last access + window.
+    /// </remarks>
+    private static long SlideThreshold(long window) => Math.Max(1, window / 64);
 
     /// <summary>Marks an outer key touched by a write: gives a new map its idle node, and slides the idle deadline.</summary>
     private void TouchOuter_NeedsLock(InnerMap<TOuter, TInner, TValue> map, long now)

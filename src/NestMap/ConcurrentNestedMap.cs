@@ -81,6 +81,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         ValidateExpiryOptions(options);
         _time = options.TimeProvider ?? TimeProvider.System;
+        _coarseClock = ReferenceEquals(_time, TimeProvider.System) ? new CoarseClock() : null;
         _writeTtl = ToTimestampSpan(options.ExpireAfterWrite);
         _accessTtl = ToTimestampSpan(options.ExpireAfterAccess);
         _idleTtl = ToTimestampSpan(options.ExpireOuterAfterIdle);

@@ -43,8 +43,8 @@ public sealed class NestedMapOptions<TOuter, TInner, TValue>
     /// <summary>Gets how long an entry lives after it was last read or written (sliding expiry).</summary>
     /// <value>
     /// Default: <see langword="null"/>, no expiry. Cannot be combined with <see cref="ExpireAfterWrite"/>. A read extends
-    /// the deadline only when that moves it by at least 1/64 of this window (or one wheel tick, if less), so that hot
-    /// entries are not written on every read: an entry may go up to that much before last access + window.
+    /// the deadline only when that moves it by at least 1/64 of this window, so that hot entries are not written on
+    /// every read: an entry may go up to that much before last access + window.
     /// </value>
     public TimeSpan? ExpireAfterAccess { get; init; }
 

@@ -3,19 +3,31 @@ namespace NestMap.Tests;
 public sealed class ReadmeTests
 {
     [Fact]
-    public void UsageExample_IsTheSampleProgramsCode()
+    public void UsageExamples_AreTheSampleProgramsCode()
     {
-        // The README's usage block must appear verbatim in the sample program, which the quick start compiles and runs.
+        // Every C# block of the README's usage section must appear verbatim in the sample program, which the quick
+        // start compiles and runs.
         var root = FindRepositoryRoot();
         var readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
         var sample = File.ReadAllText(Path.Combine(root, "samples", "NestMap.Sample", "Program.cs")).ReplaceLineEndings("\n");
 
         var usage = readme[readme.IndexOf("## Usage", StringComparison.Ordinal)..];
-        var start = usage.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length;
-        var block = usage[start..usage.IndexOf("```", start, StringComparison.Ordinal)];
+        usage = usage[..usage.IndexOf("\n## ", StringComparison.Ordinal)];
+        var blocks = new List<string>();
+        for (var at = usage.IndexOf("```csharp\n", StringComparison.Ordinal); at >= 0; at = usage.IndexOf("```csharp\n", at, StringComparison.Ordinal))
+        {
+            var start = at + "```csharp\n".Length;
+            var end = usage.IndexOf("```", start, StringComparison.Ordinal);
+            blocks.Add(usage[start..end]);
+            at = end + 3;
+        }
 
-        Assert.False(string.IsNullOrWhiteSpace(block));
-        Assert.Contains(block, sample, StringComparison.Ordinal);
+        Assert.Equal(2, blocks.Count);
+        Assert.All(blocks, block =>
+        {
+            Assert.False(string.IsNullOrWhiteSpace(block));
+            Assert.Contains(block, sample, StringComparison.Ordinal);
+        });
     }
 
     private static string FindRepositoryRoot()
