@@ -53,7 +53,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <summary>The earliest time maintenance has work (timestamp); <see cref="long.MaxValue"/> when none. Written under the wheel lock.</summary>
     private long _nextDue = long.MaxValue;
 
-    /// <summary>The due time the timer is set for; written under the timer lock.</summary>
+    /// <summary>A <see cref="_timerSetFor"/> that matches no due time: the timer is not armed.</summary>
+    private const long TimerNotArmed = long.MinValue;
+
+    /// <summary>The due time the timer is set for (<see cref="long.MaxValue"/>: stopped; <see cref="TimerNotArmed"/>: fired); written under the timer lock.</summary>
     private long _timerSetFor = long.MaxValue;
     private ITimer? _timer;
     private bool _disposed;
@@ -147,6 +150,22 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         return removed;
     }
 
+    /// <summary>The timer fired: it is no longer armed, whatever it was set for; then a slice runs.</summary>
+    /// <remarks>
+    /// Race resolved here: a timer may fire a little before the timestamp it was set for (system timers count whole
+    /// milliseconds), so the slice can find nothing due yet and compute the same next due time again. Were the timer
+    /// still recorded as set for that time, it would not be re-armed, and an idle map would stop expiring.
+    /// </remarks>
+    private void OnTimerFired()
+    {
+        lock (_timerLock)
+        {
+            _timerSetFor = TimerNotArmed;
+        }
+
+        RunMaintenanceInBackground();
+    }
+
     /// <summary>Runs a slice for the timer or the thread pool, where an exception would end the process: it is counted instead.</summary>
     /// <remarks>
     /// Nothing in a slice is expected to throw (callback exceptions are already caught); this is the last line for a
@@ -232,7 +251,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         // The timer holds the map weakly: once nobody references the map, it is collected and the timer ends itself.
         if (target.Map.TryGetTarget(out var map))
         {
-            map.RunMaintenanceInBackground();
+            map.OnTimerFired();
         }
         else
         {

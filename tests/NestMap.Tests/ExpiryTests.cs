@@ -63,6 +63,29 @@ public sealed class ExpiryTests
     }
 
     [Fact]
+    public void IdleMap_KeepsExpiring_WhenItsTimerFiresEarly()
+    {
+        // System timers count whole milliseconds and may fire just before the timestamp they were set for: the slice
+        // then finds nothing due yet, and the timer must still be armed again.
+        var fake = new FakeTimeProvider();
+        // (Early by half a second here, so that some deadlines fall between the early firing and the due time.)
+        var time = new EarlyTimers(fake, TimeSpan.FromMilliseconds(500));
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time });
+        for (var i = 0; i < 50; i++)
+        {
+            map.Set(i % 5, i, i, TimeSpan.FromMilliseconds(1_000 + (100 * i)));
+        }
+
+        for (var step = 0; step < 200 && map.Count > 0; step++)
+        {
+            fake.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Equal(0, map.Count);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
     public void ExpireAfterAccess_ReadsKeepAnEntryAlive_AndIdlenessEndsIt()
     {
         var time = new FakeTimeProvider();
@@ -492,6 +515,30 @@ public sealed class ExpiryTests
         Assert.Throws<ArgumentOutOfRangeException>(() => map.Set(1, 1, 1, TimeSpan.Zero));
         Assert.Throws<ArgumentOutOfRangeException>(() => map.TryAdd(1, 1, 1, TimeSpan.FromSeconds(-1)));
         Assert.Equal(0, map.Count);
+    }
+
+    /// <summary>A time provider whose timers fire <c>early</c> before their due time, like millisecond system timers can.</summary>
+    private sealed class EarlyTimers(FakeTimeProvider inner, TimeSpan early) : TimeProvider
+    {
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            new EarlyTimer(inner.CreateTimer(callback, state, Early(dueTime), period), early);
+
+        private TimeSpan Early(TimeSpan due) => due > early ? due - early : due;
+
+        private sealed class EarlyTimer(ITimer timer, TimeSpan early) : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => timer.Change(dueTime > early ? dueTime - early : dueTime, period);
+
+            public void Dispose() => timer.Dispose();
+
+            public ValueTask DisposeAsync() => timer.DisposeAsync();
+        }
     }
 
     // Out of line: a target fetched in the test method itself would sit in a hidden local that Debug code keeps alive.
