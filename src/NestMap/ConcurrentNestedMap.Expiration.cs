@@ -31,6 +31,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
     /// <summary>The coarse clock that spares reads the precise one, when <see cref="_time"/> is <see cref="TimeProvider.System"/>.</summary>
     private readonly CoarseClock? _coarseClock;
+
+    /// <summary><see cref="_coarseClock"/> when reads only check deadlines (nothing to slide), for the inlined fast check in FindNode.</summary>
+    private readonly CoarseClock? _readClock;
     private readonly long _writeTtl;
     private readonly long _accessTtl;
     private readonly long _idleTtl;

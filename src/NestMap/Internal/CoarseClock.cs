@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace NestMap.Internal;
 
@@ -34,39 +35,52 @@ internal sealed class CoarseClock
     /// <summary>How old a calibration may be before the precise clock is read again.</summary>
     private const long CalibrationLifetimeMilliseconds = 1_000;
 
-    private readonly double _unitsPerMillisecond = TimeProvider.System.TimestampFrequency / 1_000.0;
+    /// <summary>Timestamp units per millisecond, rounded up (so that the bound only ever grows looser).</summary>
+    private static readonly long UnitsPerMillisecond = (TimeProvider.System.TimestampFrequency + 999) / 1_000;
+
     private Calibration _calibration;
 
     public CoarseClock() => _calibration = Calibrate();
+
+    /// <summary>Gets whether <paramref name="deadline"/> is certainly later than now, from the coarse clock alone.</summary>
+    /// <returns><see langword="false"/> when it is not certain (close to the deadline, or an old calibration); then read <see cref="PreciseNow"/>.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsCertainlyAhead(long deadline)
+    {
+        var calibration = Volatile.Read(ref _calibration);
+        var milliseconds = Environment.TickCount64;
+        return milliseconds <= calibration.ValidUntil && deadline > (milliseconds * UnitsPerMillisecond) + calibration.UpperOffset;
+    }
 
     /// <summary>Estimates the current timestamp from the coarse clock, with an upper bound on the true one.</summary>
     /// <returns><see langword="false"/> when the calibration is too old; then read <see cref="PreciseNow"/>.</returns>
     public bool TryEstimate(out long estimate, out long upperBound)
     {
         var calibration = Volatile.Read(ref _calibration);
-        var elapsed = Environment.TickCount64 - calibration.Milliseconds;
-        if ((ulong)elapsed > CalibrationLifetimeMilliseconds)
+        var milliseconds = Environment.TickCount64;
+        if (milliseconds > calibration.ValidUntil)
         {
             estimate = upperBound = 0;
             return false;
         }
 
-        estimate = calibration.Timestamp + (long)(elapsed * _unitsPerMillisecond);
-        upperBound = calibration.Timestamp + (long)((elapsed + MarginMilliseconds) * _unitsPerMillisecond);
+        upperBound = (milliseconds * UnitsPerMillisecond) + calibration.UpperOffset;
+        estimate = upperBound - (MarginMilliseconds * UnitsPerMillisecond);
         return true;
     }
 
     /// <summary>Reads the precise clock, recalibrating when the calibration is half its lifetime old.</summary>
     public long PreciseNow()
     {
-        var calibration = Calibrate();
-        if ((ulong)(calibration.Milliseconds - Volatile.Read(ref _calibration).Milliseconds) > CalibrationLifetimeMilliseconds / 2)
+        var milliseconds = Environment.TickCount64;
+        var now = TimeProvider.System.GetTimestamp();
+        if (milliseconds + (CalibrationLifetimeMilliseconds / 2) > Volatile.Read(ref _calibration).ValidUntil)
         {
-            // Race: several readers may recalibrate at once; each pair is valid, and the last store wins.
-            Volatile.Write(ref _calibration, calibration);
+            // Race: several readers may recalibrate at once; each is valid, and the last store wins.
+            Volatile.Write(ref _calibration, new Calibration(milliseconds, now));
         }
 
-        return calibration.Timestamp;
+        return now;
     }
 
     /// <summary>Pairs the coarse clock with the precise one.</summary>
@@ -78,9 +92,19 @@ internal sealed class CoarseClock
     private static Calibration Calibrate()
     {
         var milliseconds = Environment.TickCount64;
-        return new Calibration(TimeProvider.System.GetTimestamp(), milliseconds);
+        return new Calibration(milliseconds, TimeProvider.System.GetTimestamp());
     }
 
-    /// <summary>A precise timestamp and coarse milliseconds read no later than it.</summary>
-    private sealed record Calibration(long Timestamp, long Milliseconds);
+    /// <summary>A calibration, kept in the form the fast check needs.</summary>
+    private sealed class Calibration(long milliseconds, long timestamp)
+    {
+        /// <summary>The last coarse millisecond at which the calibration may be used.</summary>
+        public readonly long ValidUntil = milliseconds + CalibrationLifetimeMilliseconds;
+
+        /// <summary>
+        /// What to add to coarse milliseconds (in timestamp units) to get the upper bound: the timestamp, minus the
+        /// coarse time it was paired with, plus the margin. Upper bound = ms × units per ms + this.
+        /// </summary>
+        public readonly long UpperOffset = timestamp - (milliseconds * UnitsPerMillisecond) + (MarginMilliseconds * UnitsPerMillisecond);
+    }
 }
