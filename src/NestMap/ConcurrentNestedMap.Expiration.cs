@@ -83,10 +83,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <summary>Gets the most entries one maintenance slice has removed so far (for the tests of the slice bound).</summary>
     internal int LargestSlice => Volatile.Read(ref _largestSlice);
 
-    /// <summary>Stops the expiry timer. The map stays usable: expired entries are still never returned, and writes still clean up.</summary>
-    /// <remarks>Thread-safe. A map that is not disposed does not leak: the timer holds it weakly, so an unreferenced map is collected.</remarks>
+    /// <summary>Stops the expiry timer and takes the map out of the <c>NestMap</c> metrics. The map stays usable: expired entries are still never returned, and writes still clean up.</summary>
+    /// <remarks>Thread-safe. A map that is not disposed does not leak: the timer and the metrics hold it weakly, so an unreferenced map is collected.</remarks>
     public void Dispose()
     {
+        NestedMapMetrics.Unregister(_metricsId);
         lock (_timerLock)
         {
             _disposed = true;
@@ -111,6 +112,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = 0;
         bool backlog;
+        var started = NestedMapMetrics.SliceDurationEnabled ? _time.GetTimestamp() : 0;
         try
         {
             // Read the clock before taking a lock: a time provider may run due timer callbacks inside GetTimestamp
@@ -139,6 +141,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         finally
         {
             Volatile.Write(ref _maintaining, 0);
+        }
+
+        if (started != 0)
+        {
+            NestedMapMetrics.RecordSlice(_name, _time.GetElapsedTime(started));
         }
 
         Notify(removals);
@@ -387,6 +394,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             }
         }
 
+        CountRemovals(revive ? RemovalReason.Expired : RemovalReason.Replaced, 1);
         if (!revive)
         {
             AddRemoval(ref removals, map.Outer, node.Key, old, RemovalReason.Replaced);
@@ -527,6 +535,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         }
 
         _count.Decrement();
+        CountRemovals(reason, 1);
         AddRemoval(ref removals, map.Outer, node.Key, node.Value, reason);
     }
 

@@ -717,6 +717,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         _count.Decrement();
+        CountRemovals(reason, 1);
         AddRemoval(ref removals, map.Outer, node.Key, node.Value, reason);
         if (map.Count == 0)
         {
@@ -758,6 +759,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         if (removed != 0)
         {
             _count.Add(-removed);
+            CountRemovals(reason, removed - expired);
+            CountRemovals(RemovalReason.Expired, expired);
         }
 
         return removed;

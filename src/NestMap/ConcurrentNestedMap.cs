@@ -103,6 +103,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         _readClock = _accessTtl == 0 && _idleTtl == 0 ? _coarseClock : null;
+        _name = options.Name ?? "unnamed";
+
+        // Last: from here on a metrics listener may observe the map from another thread.
+        _metricsId = NestedMapMetrics.Register(this);
 
         _outer = new ConcurrentDictionary<TOuter, InnerMap<TOuter, TInner, TValue>>(
             Environment.ProcessorCount, Math.Max(options.InitialOuterCapacity, 31), options.OuterComparer);

@@ -32,6 +32,10 @@ public sealed class NestedMapOptions<TOuter, TInner, TValue>
     /// </value>
     public int InitialInnerCapacity { get; init; }
 
+    /// <summary>Gets the map's name: the <c>nestmap.map.name</c> tag of its metrics (meter <c>NestMap</c>).</summary>
+    /// <value>Default: <see langword="null"/>, reported as <c>unnamed</c>. Give each map that matters a distinct name.</value>
+    public string? Name { get; init; }
+
     /// <summary>Gets the source of time for every deadline.</summary>
     /// <value>Default: <see langword="null"/>, meaning <see cref="TimeProvider.System"/>. Tests pass a fake to control time.</value>
     public TimeProvider? TimeProvider { get; init; }

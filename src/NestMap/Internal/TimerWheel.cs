@@ -229,6 +229,27 @@ internal sealed class TimerWheel<TOuter, TInner, TValue>
         }
     }
 
+    /// <summary>Counts, walking at most <paramref name="limit"/> nodes, the nodes waiting in the drain list (the backlog).</summary>
+    public long CountBacklog(int limit) => CountWhere(_drain, static (_, _) => true, 0, limit);
+
+    /// <summary>
+    /// Counts, walking at most <paramref name="limit"/> nodes, those whose deadline has passed at <paramref name="now"/>:
+    /// the drain list and the level-0 buckets up to <paramref name="now"/>'s tick (where due nodes wait for the sweep).
+    /// </summary>
+    public long CountDue(long now, int limit)
+    {
+        var count = CountWhere(_drain, static (node, at) => node.IsExpiredAt(at), now, limit);
+        var buckets = _buckets[0];
+        var first = _time >> _shifts[0];
+        var last = Math.Min(now >> _shifts[0], first + buckets.Length - 1);
+        for (var tick = first; tick <= last && count < limit; tick++)
+        {
+            count += CountWhere(buckets[(int)(tick & (buckets.Length - 1))], static (node, at) => node.IsExpiredAt(at), now, limit - (int)count);
+        }
+
+        return count;
+    }
+
     /// <summary>Counts the nodes linked in all lists (for the integrity check).</summary>
     internal long CountLinked()
     {
@@ -250,6 +271,17 @@ internal sealed class TimerWheel<TOuter, TInner, TValue>
             yield return node;
             node = next;
         }
+    }
+
+    private static long CountWhere(InnerMap<TOuter, TInner, TValue>.TimedNode sentinel, Func<InnerMap<TOuter, TInner, TValue>.TimedNode, long, bool> predicate, long now, int limit)
+    {
+        long count = 0;
+        for (var node = sentinel.WheelNext!; !ReferenceEquals(node, sentinel) && count < limit; node = node.WheelNext!)
+        {
+            count += predicate(node, now) ? 1 : 0;
+        }
+
+        return count;
     }
 
     private static InnerMap<TOuter, TInner, TValue>.TimedNode NewSentinel()
