@@ -5,8 +5,8 @@ public sealed class ReadmeTests
     [Fact]
     public void UsageExamples_AreTheSampleProgramsCode()
     {
-        // Every C# block of the README's usage section must appear verbatim in the sample program, which the quick
-        // start compiles and runs.
+        // Every C# block of the README's usage section must appear verbatim in the sample program, which every build of
+        // the solution compiles, so the examples cannot rot.
         var root = FindRepositoryRoot();
         var readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
         var sample = File.ReadAllText(Path.Combine(root, "samples", "NestMap.Sample", "Program.cs")).ReplaceLineEndings("\n");
