@@ -231,6 +231,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                 nameof(options));
         }
 
+        if (options.InsertionSiteSampling < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"InsertionSiteSampling must be 0 (off) or a positive rate (got {options.InsertionSiteSampling}).");
+        }
+
         if (options.MaxEntries is < 1 || options.MaxOuterKeys is < 1 || options.MaxEntriesPerOuter is < 1 || options.MaxRemovalsPerSlice < 1)
         {
             throw new ArgumentOutOfRangeException(

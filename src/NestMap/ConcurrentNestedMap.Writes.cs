@@ -405,6 +405,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             EnsureEntryWheel();
         }
 
+        // Sampling decides before any lock: a sampled call captures its stack here (see InsertionSampler).
+        var site = _sampler?.SiteIfSampled();
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         WriteOutcome outcome;
         (string Name, long Limit) refusedBy = default;
@@ -492,6 +494,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             }
 
             return outcome;
+        }
+
+        if (site is not null && outcome == WriteOutcome.Added)
+        {
+            var insertedAt = _time.GetTimestamp();
+            _sampler!.Record(outer, inner, site, insertedAt, (o, i) => IsResidentAt(o, i, insertedAt));
         }
 
         AfterWrite(now);

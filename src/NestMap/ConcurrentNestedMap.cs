@@ -104,6 +104,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         _readClock = _accessTtl == 0 && _idleTtl == 0 ? _coarseClock : null;
         _name = options.Name ?? "unnamed";
+        _sampler = options.InsertionSiteSampling > 0 ? new InsertionSampler<TOuter, TInner, TValue>(options.InsertionSiteSampling) : null;
 
         // Last: from here on a metrics listener may observe the map from another thread.
         _metricsId = NestedMapMetrics.Register(this);

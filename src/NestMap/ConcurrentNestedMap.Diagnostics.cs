@@ -1,0 +1,169 @@
+using System.Globalization;
+using NestMap.Internal;
+
+namespace NestMap;
+
+/// <content>The leak report and the insertion-site sampler.</content>
+public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
+{
+    private static readonly (string Label, TimeSpan UpTo)[] AgeBuckets =
+    [
+        ("< 1 s", TimeSpan.FromSeconds(1)),
+        ("1 s - 10 s", TimeSpan.FromSeconds(10)),
+        ("10 s - 1 min", TimeSpan.FromMinutes(1)),
+        ("1 min - 10 min", TimeSpan.FromMinutes(10)),
+        ("10 min - 1 h", TimeSpan.FromHours(1)),
+        ("1 h - 1 d", TimeSpan.FromDays(1)),
+        (">= 1 d", TimeSpan.MaxValue),
+    ];
+
+    /// <summary>The sampler of insertion sites; <see langword="null"/> when sampling is off.</summary>
+    private readonly InsertionSampler<TOuter, TInner, TValue>? _sampler;
+
+    /// <summary>Takes a leak report: totals, the biggest and the idlest outer keys, and what the insertion-site sampler found.</summary>
+    /// <param name="top">How many outer keys, oldest entries and sites to list (1 to 1,000).</param>
+    /// <returns>The report; serialise it with <see cref="NestedMapReport.ToJson"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="top"/> is out of range.</exception>
+    /// <remarks>
+    /// Thread-safe and weakly consistent, like enumeration: it walks the outer table once without blocking writers
+    /// (each count is the inner map's own at the moment it is looked at), and takes the wheel lock briefly for the
+    /// expiry figures. Its cost is linear in the outer keys plus the kept samples; it is for diagnosis, not for a hot path.
+    /// </remarks>
+    public NestedMapReport Diagnose(int top = 10)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, 1_000);
+        var snapshot = ((IMetricsSource)this).Observe();
+        var now = _time.GetTimestamp();
+        var biggest = new PriorityQueue<OuterKeyUsage, int>(top + 1);
+        var idlest = new PriorityQueue<OuterKeyUsage, long>(top + 1);
+        foreach (var (outer, map) in _outer)
+        {
+            var count = map.Count;
+            TimeSpan? idleFor = null;
+            if (_idleTtl != 0 && map.IdleNode is { } idle)
+            {
+                // The idle deadline is the last touch plus the idle window (to within the slide threshold).
+                var lastTouch = Volatile.Read(ref idle.Deadline) - _idleTtl;
+                idleFor = lastTouch < now ? _time.GetElapsedTime(lastTouch, now) : TimeSpan.Zero;
+            }
+
+            var usage = new OuterKeyUsage(outer.ToString() ?? string.Empty, count, idleFor);
+            Keep(biggest, usage, count, top);
+            if (idleFor is { } idleSpan)
+            {
+                Keep(idlest, usage, idleSpan.Ticks, top);
+            }
+        }
+
+        return new NestedMapReport
+        {
+            Name = _name,
+            TakenAt = _time.GetUtcNow(),
+            Entries = snapshot.Entries,
+            LiveEntries = Math.Max(0, snapshot.Entries - snapshot.ExpiredPending),
+            ExpiredPending = snapshot.ExpiredPending,
+            OuterKeys = (int)Math.Min(snapshot.OuterKeys, int.MaxValue),
+            EmptyInnerMaps = snapshot.EmptyInnerMaps,
+            ExpiryBacklog = snapshot.ExpiryBacklog,
+            TopOuterKeys = Drain(biggest),
+            IdlestOuterKeys = Drain(idlest),
+            InsertionSites = _sampler is null ? null : DiagnoseSites(_sampler, now, top),
+        };
+    }
+
+    /// <summary>Keeps the <paramref name="top"/> largest by priority in a min-queue.</summary>
+    private static void Keep<TPriority>(PriorityQueue<OuterKeyUsage, TPriority> queue, OuterKeyUsage usage, TPriority priority, int top)
+    {
+        queue.Enqueue(usage, priority);
+        if (queue.Count > top)
+        {
+            queue.Dequeue();
+        }
+    }
+
+    private static List<OuterKeyUsage> Drain<TPriority>(PriorityQueue<OuterKeyUsage, TPriority> queue)
+    {
+        var items = new List<OuterKeyUsage>(queue.Count);
+        while (queue.Count > 0)
+        {
+            items.Add(queue.Dequeue());
+        }
+
+        items.Reverse();
+        return items;
+    }
+
+    private static string Describe(TimeSpan span) =>
+        span >= TimeSpan.FromHours(1) ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalHours:0.#} hours")
+        : span >= TimeSpan.FromMinutes(1) ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalMinutes:0.#} minutes")
+        : string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.#} seconds");
+
+    private InsertionSiteReport DiagnoseSites(InsertionSampler<TOuter, TInner, TValue> sampler, long now, int top)
+    {
+        var resident = sampler.Snapshot()
+            .Where(s => IsResidentAt(s.Outer, s.Inner, now))
+            .Select(s => (Sample: s, Age: _time.GetElapsedTime(s.InsertedAt, now)))
+            .ToList();
+        var rate = sampler.Rate;
+        var ages = AgeBuckets
+            .Select((bucket, i) =>
+            {
+                var from = i == 0 ? TimeSpan.Zero : AgeBuckets[i - 1].UpTo;
+                var n = resident.Count(r => r.Age >= from && r.Age < bucket.UpTo);
+                return new AgeBucket(bucket.Label, n, (long)n * rate);
+            })
+            .ToList();
+        var sites = resident
+            .GroupBy(r => r.Sample.Site)
+            .Select(g => new SiteUsage(g.Key, g.Count(), (long)g.Count() * rate, (double)g.Count() / resident.Count, g.Max(r => r.Age)))
+            .OrderByDescending(s => s.ResidentSamples)
+            .ThenBy(s => s.Site, StringComparer.Ordinal)
+            .Take(top)
+            .ToList();
+        var oldest = resident
+            .OrderByDescending(r => r.Age)
+            .Take(top)
+            .Select(r => new SampledEntry(r.Sample.Outer.ToString() ?? string.Empty, r.Sample.Inner.ToString() ?? string.Empty, r.Sample.Site, r.Age))
+            .ToList();
+        return new InsertionSiteReport
+        {
+            SamplingRate = rate,
+            SampledInserts = sampler.Sampled,
+            ResidentSamples = resident.Count,
+            Summary = Summarize(resident),
+            EntryAges = ages,
+            OldestEntries = oldest,
+            Sites = sites,
+        };
+    }
+
+    /// <summary>Names the site behind most of the oldest resident entries: older than 10 minutes if any are, else 1 minute, else 10 seconds, else all.</summary>
+    private static string? Summarize(List<(InsertionSampler<TOuter, TInner, TValue>.Sample Sample, TimeSpan Age)> resident)
+    {
+        if (resident.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (var threshold in new[] { TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(10), TimeSpan.Zero })
+        {
+            var old = resident.Where(r => r.Age >= threshold).ToList();
+            if (old.Count == 0)
+            {
+                continue;
+            }
+
+            var leader = old.GroupBy(r => r.Sample.Site).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First();
+            var share = (double)leader.Count() / old.Count;
+            var scope = threshold == TimeSpan.Zero ? "the resident sampled entries" : $"the sampled entries older than {Describe(threshold)}";
+            return string.Create(CultureInfo.InvariantCulture, $"{share * 100:0}% of {scope} were inserted by {leader.Key}.");
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether an entry is present and unexpired at <paramref name="now"/>, without counting as an access.</summary>
+    private bool IsResidentAt(TOuter outer, TInner inner, long now) =>
+        _outer.TryGetValue(outer, out var map) && map.Find(inner, HashOf(inner), _innerComparer) is { } node && !node.IsExpiredAt(now);
+}

@@ -1,0 +1,124 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+
+namespace NestMap.Tests;
+
+/// <summary>The leak report: totals, biggest and idlest outer keys, insertion sites, ages, the sampler's bound, JSON.</summary>
+public sealed class DiagnoseTests
+{
+    [Fact]
+    public void Report_ListsTheBiggestOuterKeys_AndSerialisesToJson()
+    {
+        using var map = new ConcurrentNestedMap<string, int, int>(new() { Name = "orders" });
+        foreach (var (outer, count) in new[] { ("a", 5), ("b", 3), ("c", 1) })
+        {
+            for (var i = 0; i < count; i++)
+            {
+                map.Set(outer, i, i);
+            }
+        }
+
+        var report = map.Diagnose(top: 2);
+        Assert.Equal("orders", report.Name);
+        Assert.Equal(9, report.Entries);
+        Assert.Equal(9, report.LiveEntries);
+        Assert.Equal(3, report.OuterKeys);
+        Assert.Equal(0, report.EmptyInnerMaps);
+        Assert.Equal([("a", 5), ("b", 3)], report.TopOuterKeys.Select(k => (k.Outer, k.Entries)));
+        Assert.Empty(report.IdlestOuterKeys);
+        Assert.Null(report.InsertionSites);
+
+        using var json = JsonDocument.Parse(report.ToJson());
+        Assert.Equal(9, json.RootElement.GetProperty("entries").GetInt64());
+        Assert.Equal("a", json.RootElement.GetProperty("topOuterKeys")[0].GetProperty("outer").GetString());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("insertionSites").ValueKind);
+    }
+
+    [Fact]
+    public void Report_ListsTheIdlestOuterKeys_WhenIdlenessIsTracked()
+    {
+        var time = new FakeTimeProvider();
+        using var map = new ConcurrentNestedMap<string, int, int>(new() { TimeProvider = time, ExpireOuterAfterIdle = TimeSpan.FromHours(1) });
+        map.Set("old", 1, 1);
+        time.Advance(TimeSpan.FromMinutes(30));
+        map.Set("new", 1, 1);
+        time.Advance(TimeSpan.FromMinutes(5));
+
+        var idlest = map.Diagnose().IdlestOuterKeys;
+        Assert.Equal(["old", "new"], idlest.Select(k => k.Outer));
+        Assert.InRange(idlest[0].IdleFor!.Value, TimeSpan.FromMinutes(34), TimeSpan.FromMinutes(36));
+    }
+
+    [Fact]
+    public void InsertionSites_GroupTheResidentEntriesByTheCodeThatInsertedThem()
+    {
+        var time = new FakeTimeProvider();
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, InsertionSiteSampling = 1 });
+        for (var i = 0; i < 30; i++)
+        {
+            InsertFromSessionStore(map, i);
+        }
+
+        time.Advance(TimeSpan.FromMinutes(20));
+        for (var i = 0; i < 10; i++)
+        {
+            InsertFromCheckout(map, i);
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(map.TryRemove(1, i, out _)); // ten of the old entries leave: they are no longer resident
+        }
+
+        var sites = map.Diagnose().InsertionSites!;
+        Assert.Equal(1, sites.SamplingRate);
+        Assert.Equal(40, sites.SampledInserts);
+        Assert.Equal(30, sites.ResidentSamples);
+        Assert.Contains(nameof(InsertFromSessionStore), sites.Sites[0].Site, StringComparison.Ordinal);
+        Assert.Contains("DiagnoseTests.cs:", sites.Sites[0].Site, StringComparison.Ordinal);
+        Assert.Equal(20, sites.Sites[0].ResidentSamples);
+        Assert.Equal(2.0 / 3, sites.Sites[0].Share, 3);
+        Assert.Contains(nameof(InsertFromCheckout), sites.Sites[1].Site, StringComparison.Ordinal);
+        Assert.Equal(20, sites.EntryAges.Single(b => b.Label == "10 min - 1 h").ResidentSamples);
+        Assert.Equal(10, sites.EntryAges.Single(b => b.Label == "< 1 s").ResidentSamples);
+        Assert.Contains(nameof(InsertFromSessionStore), sites.OldestEntries[0].Site, StringComparison.Ordinal);
+        Assert.StartsWith("100% of the sampled entries older than 10 minutes were inserted by ", sites.Summary, StringComparison.Ordinal);
+        Assert.Contains(nameof(InsertFromSessionStore), sites.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sampler_KeepsABoundedTable_AndPrefersDroppingGoneEntries()
+    {
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = 1 });
+        for (var i = 0; i < 10_000; i++)
+        {
+            map.Set(i % 100, i, i);
+            if (i % 2 == 0)
+            {
+                map.TryRemove(i % 100, i, out _);
+            }
+        }
+
+        var sites = map.Diagnose().InsertionSites!;
+        Assert.Equal(10_000, sites.SampledInserts);
+        Assert.InRange(sites.ResidentSamples, 1, 4_096);
+
+        // Dropping samples of removed entries first keeps the table about the entries that stay.
+        Assert.True(sites.ResidentSamples > 2_000, $"{sites.ResidentSamples} resident samples");
+    }
+
+    [Fact]
+    public void Diagnose_RefusesAnAbsurdTop()
+    {
+        using var map = new ConcurrentNestedMap<int, int, int>();
+        Assert.Throws<ArgumentOutOfRangeException>(() => map.Diagnose(top: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = -1 }));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void InsertFromSessionStore(ConcurrentNestedMap<int, int, int> map, int i) => map.Set(1, i, i);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void InsertFromCheckout(ConcurrentNestedMap<int, int, int> map, int i) => map.Set(2, i, i);
+}
