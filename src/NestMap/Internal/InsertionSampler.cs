@@ -14,8 +14,8 @@ namespace NestMap.Internal;
 /// <para>
 /// Cost: when off, nothing (the map holds no sampler). When on, a per-thread countdown per insert; a sampled insert
 /// captures a stack trace without file information (a few microseconds) outside every lock. The file and line of a
-/// site are looked up once, the first time the site is seen, and cached by method and IL offset (at most
-/// <see cref="MaxSites"/> sites; later new sites count as "(other sites)").
+/// site are looked up once per process, the first time the site is seen by any map, and cached by method and IL
+/// offset in <see cref="InsertionSites"/>.
 /// </para>
 /// <para>
 /// Bound: at most <see cref="Capacity"/> samples. When full, samples whose entry is gone are dropped first; if none
@@ -32,18 +32,11 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     /// <summary>The most samples kept.</summary>
     public const int Capacity = 4_096;
 
-    /// <summary>The most distinct insertion sites named.</summary>
-    public const int MaxSites = 256;
-
-    /// <summary>The site name used once <see cref="MaxSites"/> sites are known.</summary>
-    public const string OtherSites = "(other sites)";
-
     private static readonly Assembly NestMapAssembly = typeof(InsertionSampler<,,>).Assembly;
 
     [ThreadStatic]
     private static int s_countdown;
 
-    private readonly ConcurrentDictionary<(nint Method, int Offset), string> _sites = new();
     private readonly List<Sample> _samples = new(Capacity);
     private readonly Lock _lock = new();
     private long _sampled;
@@ -128,7 +121,7 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     }
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Diagnostics only: in a trimmed app a frame's method may be missing, which names the site '?' or skips the frame; nothing else depends on it.")]
-    private string CurrentSite()
+    private static string CurrentSite()
     {
         var frames = new StackTrace(2, fNeedFileInfo: false).GetFrames();
         for (var i = 0; i < frames.Length; i++)
@@ -140,20 +133,20 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
             }
 
             var key = (method.MethodHandle.Value, frames[i].GetILOffset());
-            if (_sites.TryGetValue(key, out var known))
+            if (InsertionSites.Known.TryGetValue(key, out var known))
             {
                 return known;
             }
 
-            if (_sites.Count >= MaxSites)
+            if (InsertionSites.Known.Count >= InsertionSites.MaxSites)
             {
-                return OtherSites;
+                return InsertionSites.OtherSites;
             }
 
-            // First sighting: take the same stack again with file information, once per site.
+            // First sighting in this process: take the same stack again with file information, once per site.
             var detailed = new StackTrace(2, fNeedFileInfo: true).GetFrames();
             var site = i < detailed.Length ? Format(detailed[i], method) : Format(frames[i], method);
-            return _sites.GetOrAdd(key, site);
+            return InsertionSites.Known.GetOrAdd(key, site);
         }
 
         return "(no caller outside NestMap)";
@@ -162,3 +155,17 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     /// <summary>A sampled insert: its keys, where it came from and when.</summary>
     internal sealed record Sample(TOuter Outer, TInner Inner, string Site, long InsertedAt);
 }
+
+/// <summary>The names of insertion sites, shared by every map of the process (a site is a method and an IL offset).</summary>
+internal static class InsertionSites
+{
+    /// <summary>The most distinct insertion sites named.</summary>
+    public const int MaxSites = 1_024;
+
+    /// <summary>The site name used once <see cref="MaxSites"/> sites are known.</summary>
+    public const string OtherSites = "(other sites)";
+
+    /// <summary>Gets the known sites: (method handle, IL offset) to "Type.Method (File.cs:line)".</summary>
+    public static ConcurrentDictionary<(nint Method, int Offset), string> Known { get; } = new();
+}
+
