@@ -1,24 +1,23 @@
 using BenchmarkDotNet.Running;
 using NestMap.Benchmarks;
 
+// `-- report [section ...]` runs the suite and rewrites the generated regions of docs/benchmarks.md;
 // `-- memory` runs the heap measurement (bytes per entry), `-- expiry` the expiry lag and slice measurement,
 // `-- paired` the paired read diagnostic; anything else goes to BenchmarkDotNet's switcher.
-if (args is ["memory", ..])
+switch (args)
 {
-    MemoryMeasurement.Run(Console.Out);
-    return;
+    case ["report", .. var sections]:
+        return await BenchmarkReport.RunAsync(sections, Console.Out);
+    case ["memory", ..]:
+        MemoryMeasurement.Run(Console.Out);
+        return 0;
+    case ["expiry", ..]:
+        await ExpiryMeasurement.RunAsync(Console.Out);
+        return 0;
+    case ["paired", ..]:
+        PairedReadMeasurement.Run(Console.Out);
+        return 0;
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(NestedMapThroughputBenchmarks).Assembly).Run(args);
+        return 0;
 }
-
-if (args is ["expiry", ..])
-{
-    await ExpiryMeasurement.RunAsync(Console.Out);
-    return;
-}
-
-if (args is ["paired", ..])
-{
-    PairedReadMeasurement.Run(Console.Out);
-    return;
-}
-
-BenchmarkSwitcher.FromAssembly(typeof(NestedMapThroughputBenchmarks).Assembly).Run(args);

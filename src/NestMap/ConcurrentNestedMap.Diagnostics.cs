@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using NestMap.Internal;
 
 namespace NestMap;
@@ -161,6 +162,14 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         return null;
+    }
+
+    /// <summary>Keeps a sampled insert (out of line: its closure must not be allocated by every write, as it was when inline).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RecordSample(TOuter outer, TInner inner, string site)
+    {
+        var insertedAt = _time.GetTimestamp();
+        _sampler!.Record(outer, inner, site, insertedAt, (o, i) => IsResidentAt(o, i, insertedAt));
     }
 
     /// <summary>Whether an entry is present and unexpired at <paramref name="now"/>, without counting as an access.</summary>

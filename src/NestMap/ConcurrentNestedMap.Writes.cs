@@ -159,7 +159,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         ArgumentNullException.ThrowIfNull(addValueFactory);
         ArgumentNullException.ThrowIfNull(updateValueFactory);
-        if (outer is null)
+        if (!typeof(TOuter).IsValueType && outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -218,7 +218,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     public bool TryUpdate(TOuter outer, TInner inner, TValue newValue, TValue comparisonValue)
     {
-        if (outer is null)
+        if (!typeof(TOuter).IsValueType && outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -275,7 +275,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     public bool TryRemove(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
     {
-        if (outer is null)
+        if (!typeof(TOuter).IsValueType && outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -342,7 +342,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
     public int RemoveOuter(TOuter outer)
     {
-        if (outer is null)
+        if (!typeof(TOuter).IsValueType && outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -498,8 +498,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         if (site is not null && outcome == WriteOutcome.Added)
         {
-            var insertedAt = _time.GetTimestamp();
-            _sampler!.Record(outer, inner, site, insertedAt, (o, i) => IsResidentAt(o, i, insertedAt));
+            RecordSample(outer, inner, site);
         }
 
         AfterWrite(now);
@@ -520,7 +519,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// </remarks>
     private InnerMap<TOuter, TInner, TValue>? GetOrCreateInner(TOuter outer, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
-        if (outer is null)
+        if (!typeof(TOuter).IsValueType && outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }

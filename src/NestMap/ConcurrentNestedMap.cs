@@ -211,7 +211,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
     public int CountOf(TOuter outer)
     {
-        if (outer is null)
+        if (!typeof(TOuter).IsValueType && outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -229,7 +229,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <remarks>The live inner map is never handed out: a caller holding it could touch it without its lock.</remarks>
     public IReadOnlyDictionary<TInner, TValue> SnapshotOf(TOuter outer)
     {
-        if (outer is null)
+        if (!typeof(TOuter).IsValueType && outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -256,10 +256,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         return new Dictionary<TInner, TValue>(0, _innerComparer);
     }
 
+    // Null checks are written `!typeof(T).IsValueType && key is null`: the optimising JIT folds both forms to the same
+    // code, but unoptimised (Debug) code boxes a value-type key for a bare `key is null`, allocating on every call.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int HashOf(TInner inner)
     {
-        if (inner is null)
+        if (!typeof(TInner).IsValueType && inner is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(inner));
         }
@@ -273,7 +275,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private InnerMap<TOuter, TInner, TValue>.Node? FindNode(TOuter outer, TInner inner, int hash)
     {
-        if (outer is null)
+        if (!typeof(TOuter).IsValueType && outer is null)
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
