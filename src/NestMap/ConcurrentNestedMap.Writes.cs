@@ -176,7 +176,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 var version = Volatile.Read(ref node.Version);
                 var current = node.Value;
                 var updated = updateValueFactory(outer, inner, current, factoryArgument);
-                var now = _timesEntries || _outerWheel is not null ? _time.GetTimestamp() : 0;
+                // Any wheel means deadlines may exist (per-call TTLs too): the commit must re-check expiry.
+                var now = _timesEntries || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
                 List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
                 lock (map)
                 {

@@ -106,15 +106,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         _name = options.Name ?? "unnamed";
         _sampler = options.InsertionSiteSampling > 0 ? new InsertionSampler<TOuter, TInner, TValue>(options.InsertionSiteSampling) : null;
 
-        // Last: from here on a metrics listener may observe the map from another thread.
-        _metricsId = NestedMapMetrics.Register(this);
-
         _outer = new ConcurrentDictionary<TOuter, InnerMap<TOuter, TInner, TValue>>(
             Environment.ProcessorCount, Math.Max(options.InitialOuterCapacity, 31), options.OuterComparer);
         _innerComparer = typeof(TInner).IsValueType && (options.InnerComparer is null || ReferenceEquals(options.InnerComparer, EqualityComparer<TInner>.Default))
             ? null
             : options.InnerComparer ?? EqualityComparer<TInner>.Default;
         _initialInnerCapacity = options.InitialInnerCapacity;
+
+        // Last: from here on a metrics listener may observe the map from another thread.
+        _metricsId = NestedMapMetrics.Register(this);
     }
 
     /// <summary>Gets the number of entries across all outer keys.</summary>

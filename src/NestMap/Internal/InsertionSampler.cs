@@ -66,7 +66,7 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
         }
 
         // A random countdown with mean Rate, so that a workload with a period cannot line up with the sampler.
-        s_countdown = Random.Shared.Next(1, (2 * Rate) + 1);
+        s_countdown = Random.Shared.Next(1, (int)Math.Min((2L * Rate) + 1, int.MaxValue));
         return CurrentSite();
     }
 
