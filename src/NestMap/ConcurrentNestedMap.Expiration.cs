@@ -526,11 +526,16 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         return soonest;
     }
 
-    /// <summary>Removes one entry of the live <paramref name="map"/> without retiring the map, because the caller adds to it next.</summary>
+    /// <summary>
+    /// Removes one entry of the live <paramref name="map"/> (table, wheel, counts, report) without retiring the map:
+    /// the caller adds to it next, or decides itself (<see cref="RemoveEntry_NeedsLock"/>).
+    /// </summary>
     private void RemoveEntryKeepMap_NeedsLock(
         InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node, RemovalReason reason, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
-        map.Remove_NeedsLock(node.Key, node.Hash, _innerComparer);
+        Debug.Assert(Monitor.IsEntered(map) && map.IsLive, "The live inner map's lock must be held.");
+        var removed = map.Remove_NeedsLock(node.Key, node.Hash, _innerComparer);
+        Debug.Assert(ReferenceEquals(removed, node), "The node to remove is the key's node.");
         if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
         {
             lock (_wheelLock)

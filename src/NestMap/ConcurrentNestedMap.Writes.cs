@@ -713,20 +713,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     private void RemoveEntry_NeedsLock(
         InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
-        Debug.Assert(Monitor.IsEntered(map) && map.IsLive, "The live inner map's lock must be held.");
-        var removed = map.Remove_NeedsLock(node.Key, node.Hash, _innerComparer);
-        Debug.Assert(ReferenceEquals(removed, node), "The node to remove is the key's node.");
-        if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
-        {
-            lock (_wheelLock)
-            {
-                _entryWheel!.Deschedule(timed);
-            }
-        }
-
-        _count.Decrement();
-        CountRemovals(reason, 1);
-        AddRemoval(ref removals, map.Outer, node.Key, node.Value, reason);
+        RemoveEntryKeepMap_NeedsLock(map, node, reason, ref removals);
         if (map.Count == 0)
         {
             // The last entry went: retire and unlink the map before the lock is released.
