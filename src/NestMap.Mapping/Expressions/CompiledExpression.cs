@@ -1,0 +1,84 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NestMap.Mapping.Expressions.Internal;
+
+namespace NestMap.Mapping.Expressions;
+
+/// <summary>A compiled JMESPath expression, made by <see cref="JmesPath.Compile"/>.</summary>
+/// <remarks>
+/// Immutable and thread-safe: evaluate it from any number of threads at once. Each evaluation has its own step and
+/// size budgets from <see cref="Policy"/>; selecting existing elements of the input allocates nothing.
+/// </remarks>
+public sealed class CompiledExpression
+{
+    private readonly Evaluator _evaluator;
+    private readonly int _slots;
+
+    // The parsed JSON literals of the expression: values point into them, so they live as long as the expression.
+    private readonly JsonDocument[] _literals;
+
+    internal CompiledExpression(string expression, ExpressionPolicy policy, Evaluator evaluator, int slots, JsonDocument[] literals)
+    {
+        Expression = expression;
+        Policy = policy;
+        _evaluator = evaluator;
+        _slots = slots;
+        _literals = literals;
+    }
+
+    /// <summary>Gets the expression text.</summary>
+    public string Expression { get; }
+
+    /// <summary>Gets the policy the expression was compiled with, which also bounds its evaluations.</summary>
+    public ExpressionPolicy Policy { get; }
+
+    /// <summary>Evaluates the expression; JSON <c>null</c> and "no value" both come back as <see langword="null"/>.</summary>
+    /// <param name="input">The input document.</param>
+    /// <returns>The result as a new <see cref="JsonNode"/> that does not refer to <paramref name="input"/>.</returns>
+    /// <exception cref="ExpressionException">A type error, an arithmetic error, an undefined variable or an exhausted budget.</exception>
+    public JsonNode? Evaluate(JsonElement input) => Evaluate(input, out _);
+
+    /// <summary>Evaluates the expression and reports whether its value was missing (the path found nothing) rather than JSON <c>null</c>.</summary>
+    /// <param name="input">The input document.</param>
+    /// <param name="missing"><see langword="true"/> when the expression found no value; <see langword="false"/> when it
+    /// produced a value, which may be an explicit JSON <c>null</c>.</param>
+    /// <returns>The result as a new <see cref="JsonNode"/>, or <see langword="null"/> for JSON <c>null</c> and for a missing value.</returns>
+    /// <exception cref="ExpressionException">A type error, an arithmetic error, an undefined variable or an exhausted budget.</exception>
+    public JsonNode? Evaluate(JsonElement input, out bool missing)
+    {
+        ExpressionValue value = EvaluateValue(input);
+        missing = value.IsMissing;
+        return value.ToJsonNode();
+    }
+
+    /// <summary>Evaluates the expression without copying: the result may be a view of <paramref name="input"/>.</summary>
+    /// <param name="input">The input document; keep it alive (undisposed) while you use the result.</param>
+    /// <returns>The result, which can be written to a <see cref="Utf8JsonWriter"/> or converted to a node.</returns>
+    /// <exception cref="ExpressionException">A type error, an arithmetic error, an undefined variable or an exhausted budget.</exception>
+    public ExpressionValue EvaluateValue(JsonElement input)
+    {
+        var context = new EvalContext(JValue.FromElement(input), _slots, Expression, Policy);
+        JValue root = context.Root;
+        JValue result;
+        try
+        {
+            result = _evaluator(root, ref context);
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            throw context.Error(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, 0);
+        }
+
+        if (result.Type == JType.Expression)
+        {
+            throw context.Error(ExpressionErrorKind.InvalidValue, ErrorMessages.ExpressionAsValue, result.Expression.Offset);
+        }
+
+        GC.KeepAlive(_literals);
+        return new ExpressionValue(result, context.StepsUsed);
+    }
+
+    /// <summary>Returns the expression text.</summary>
+    /// <returns>The expression text.</returns>
+    public override string ToString() => Expression;
+}

@@ -1,0 +1,695 @@
+using System.Globalization;
+using System.Text;
+using NestMap.Mapping.Expressions.Ast;
+
+namespace NestMap.Mapping.Expressions.Internal;
+
+/// <summary>
+/// Turns a checked syntax tree into a tree of closures, one per node, each specialised for its node: evaluation then
+/// calls straight from closure to closure instead of dispatching on node types each time.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Why closures rather than System.Linq.Expressions trees compiled to IL: compiling IL costs milliseconds and
+/// allocates a dynamic method per expression, which a mapping with hundreds of rules (or a service compiling rules at
+/// run time) pays up front; expression trees are also interpreted, not compiled, under Native AOT. Closures compile
+/// in microseconds, run at nearly the speed of hand-written code for the JSON navigation that dominates (the work
+/// is in System.Text.Json's property lookup, not in the dispatch), and work the same everywhere. Chains of plain
+/// fields (<c>order.customer.name</c>) are fused into one closure that walks the chain in a loop.
+/// </para>
+/// <para>
+/// Budgets: every loop charges, per element, the number of nodes its body evaluates, so the step count tracks the
+/// real work done. <c>let</c> variables are resolved here to slots in a per-evaluation array. Not thread-safe; one
+/// instance per compilation. The closures it makes are immutable and thread-safe.
+/// </para>
+/// </remarks>
+internal sealed class Compiler
+{
+    private readonly List<(string Name, int Slot)> _scope = [];
+    private int _slots;
+
+    private Compiler()
+    {
+    }
+
+    /// <summary>Compiles <paramref name="root"/>; returns the evaluator and how many variable slots it needs.</summary>
+    public static (Evaluator Evaluator, int Slots) Compile(Node root)
+    {
+        var compiler = new Compiler();
+        Evaluator evaluator = compiler.Node(root);
+        return (evaluator, compiler._slots);
+    }
+
+    private Evaluator Node(Node node) => node switch
+    {
+        LiteralNode literal => Literal(literal.Value),
+        FieldNode field => Field(field),
+        CurrentNode => static (in JValue current, ref EvalContext context) => current,
+        RootNode => static (in JValue current, ref EvalContext context) => context.Root,
+        VariableNode variable => Variable(variable),
+        IndexNode index => Index(index.Index),
+        SliceNode slice => Slice(slice),
+        SubexpressionNode sub => Subexpression(sub),
+        ProjectionNode projection => Projection(projection),
+        ValueProjectionNode projection => ValueProjection(projection),
+        FilterProjectionNode filter => Filter(filter),
+        FlattenNode flatten => Flatten(flatten),
+        PipeNode pipe => Pipe(Node(pipe.Left), Node(pipe.Right)),
+        BinaryNode binary => Binary(binary),
+        UnaryNode unary => Unary(unary),
+        TernaryNode ternary => Ternary(Node(ternary.Condition), Node(ternary.Then), Node(ternary.Else)),
+        MultiSelectListNode list => MultiSelectList(list),
+        MultiSelectHashNode hash => MultiSelectHash(hash),
+        FunctionNode function => Function(function),
+        ExpressionRefNode reference => Reference(reference),
+        LetNode let => Let(let),
+        _ => throw new InvalidOperationException("Unknown node " + node.GetType().Name),
+    };
+
+    private static Evaluator Literal(JValue value) => (in JValue current, ref EvalContext context) => value;
+
+    private static Evaluator Field(FieldNode field)
+    {
+        string name = field.Name;
+        byte[] utf8 = Encoding.UTF8.GetBytes(name);
+        return (in JValue current, ref EvalContext context) => current.Property(name, utf8);
+    }
+
+    private Evaluator Variable(VariableNode variable)
+    {
+        for (int i = _scope.Count - 1; i >= 0; i--)
+        {
+            if (_scope[i].Name == variable.Name)
+            {
+                int slot = _scope[i].Slot;
+                return (in JValue current, ref EvalContext context) => context.Slots![slot];
+            }
+        }
+
+        // JEP-11: an unbound variable is an error when it is evaluated, not when it is compiled.
+        string detail = ErrorMessages.Format(ErrorMessages.UndefinedVariable, variable.Name);
+        int offset = variable.Offset;
+        return (in JValue current, ref EvalContext context) => throw context.Error(ExpressionErrorKind.UndefinedVariable, detail, offset);
+    }
+
+    private Evaluator Let(LetNode let)
+    {
+        // Bindings are evaluated in the enclosing scope, then all become visible in the body.
+        var values = new Evaluator[let.Values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = Node(let.Values[i]);
+        }
+
+        var slots = new int[let.Names.Length];
+        int scopeMark = _scope.Count;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            slots[i] = _slots++;
+            _scope.Add((let.Names[i], slots[i]));
+        }
+
+        Evaluator body = Node(let.Body);
+        _scope.RemoveRange(scopeMark, _scope.Count - scopeMark);
+
+        // A let evaluated again (inside a projection) overwrites its own slots; nothing else can see them, because
+        // scoping is lexical and a let cannot contain itself.
+        return (in JValue current, ref EvalContext context) =>
+        {
+            ValueBuffer8 buffer = default;
+            Span<JValue> bound = slots.Length <= 8 ? buffer[..slots.Length] : new JValue[slots.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                bound[i] = values[i](current, ref context);
+            }
+
+            for (int i = 0; i < slots.Length; i++)
+            {
+                context.Slots![slots[i]] = bound[i];
+            }
+
+            return body(current, ref context);
+        };
+    }
+
+    private static Evaluator Index(int index) => (in JValue current, ref EvalContext context) =>
+    {
+        if (current.Type != JType.Array)
+        {
+            return JValue.Missing;
+        }
+
+        int i = index;
+        if (i < 0)
+        {
+            i += current.ArrayLength;
+            if (i < 0)
+            {
+                return JValue.Missing;
+            }
+        }
+
+        return current.ArrayItem(i);
+    };
+
+    private static Evaluator Slice(SliceNode slice)
+    {
+        int? start = slice.Start, stop = slice.Stop;
+        int step = slice.Step, offset = slice.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            if (current.Type == JType.String)
+            {
+                string[] points = JsonText.CodePoints(current.String);
+                (int from, int count) = SliceBounds(points.Length, start, stop, step);
+                var text = new StringBuilder();
+                for (int k = 0, i = from; k < count; k++, i += step)
+                {
+                    text.Append(points[i]);
+                }
+
+                context.Steps(count, offset);
+                return JValue.FromString(text.ToString());
+            }
+
+            if (current.Type != JType.Array)
+            {
+                return JValue.Missing;
+            }
+
+            (int first, int length) = SliceBounds(current.ArrayLength, start, stop, step);
+            context.Steps(length, offset);
+            context.Build(length, offset);
+            var items = new JValue[length];
+            if (current.BuiltArray is { } built)
+            {
+                for (int k = 0, i = first; k < length; k++, i += step)
+                {
+                    items[k] = built[i];
+                }
+            }
+            else
+            {
+                // Element arrays are walked once (indexing a JsonElement array of objects is not O(1)).
+                JValue[] all = new JValue[current.ArrayLength];
+                int n = 0;
+                foreach (JValue item in current.EnumerateArray())
+                {
+                    all[n++] = item;
+                }
+
+                for (int k = 0, i = first; k < length; k++, i += step)
+                {
+                    items[k] = all[i];
+                }
+            }
+
+            return JValue.FromArray(items);
+        };
+    }
+
+    /// <summary>Python's slice rules: the first index and the number of items selected.</summary>
+    internal static (int First, int Count) SliceBounds(int length, int? start, int? stop, int step)
+    {
+        static int Clamp(int value, int length, int step)
+        {
+            if (value < 0)
+            {
+                value += length;
+                return value < 0 ? (step < 0 ? -1 : 0) : value;
+            }
+
+            return value >= length ? (step < 0 ? length - 1 : length) : value;
+        }
+
+        int first = start is { } s ? Clamp(s, length, step) : (step < 0 ? length - 1 : 0);
+        int last = stop is { } e ? Clamp(e, length, step) : (step < 0 ? -1 : length);
+        long count = step > 0
+            ? (last > first ? ((long)last - first + step - 1) / step : 0)
+            : (first > last ? ((long)first - last - step - 1) / -step : 0);
+        return (first, (int)count);
+    }
+
+    private Evaluator Subexpression(SubexpressionNode sub)
+    {
+        if (TryFieldChain(sub, out string[]? names))
+        {
+            return FieldChain(names);
+        }
+
+        Evaluator left = Node(sub.Left), right = Node(sub.Right);
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue value = left(current, ref context);
+            return value.IsNullOrMissing ? JValue.Missing : right(value, ref context);
+        };
+    }
+
+    private static bool TryFieldChain(Node node, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string[]? names)
+    {
+        var chain = new List<string>();
+        while (node is SubexpressionNode { Right: FieldNode field } sub)
+        {
+            chain.Add(field.Name);
+            node = sub.Left;
+        }
+
+        if (node is FieldNode first && chain.Count > 0)
+        {
+            chain.Add(first.Name);
+            chain.Reverse();
+            names = [.. chain];
+            return true;
+        }
+
+        names = null;
+        return false;
+    }
+
+    private static Evaluator FieldChain(string[] names)
+    {
+        byte[][] utf8 = [.. names.Select(Encoding.UTF8.GetBytes)];
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue value = current;
+            for (int i = 0; i < names.Length; i++)
+            {
+                value = value.Property(names[i], utf8[i]);
+                if (value.Type == JType.Missing)
+                {
+                    return value;
+                }
+            }
+
+            return value;
+        };
+    }
+
+    private Evaluator Projection(ProjectionNode projection)
+    {
+        Evaluator left = Node(projection.Left);
+        int cost = PolicyCheck.Size(projection.Right);
+        int offset = projection.Offset;
+        if (projection.Right is CurrentNode)
+        {
+            bool stringSlice = projection.Left is SubexpressionNode { Right: SliceNode };
+            return (in JValue current, ref EvalContext context) =>
+            {
+                JValue array = left(current, ref context);
+                if (array.Type != JType.Array)
+                {
+                    return stringSlice && array.Type == JType.String ? array : JValue.Missing;
+                }
+
+                var results = new ValueList();
+                foreach (JValue item in array.EnumerateArray())
+                {
+                    context.Step(offset);
+                    if (!item.IsNullOrMissing)
+                    {
+                        results.Add(item);
+                    }
+                }
+
+                return results.ToValue(ref context, offset);
+            };
+        }
+
+        Evaluator right = Node(projection.Right);
+
+        // JEP-15: a slice of a string is a string, and what follows applies to it as a whole.
+        bool slice = projection.Left is SubexpressionNode { Right: SliceNode };
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue array = left(current, ref context);
+            if (array.Type != JType.Array)
+            {
+                return slice && array.Type == JType.String ? right(array, ref context) : JValue.Missing;
+            }
+
+            var results = new ValueList();
+            try
+            {
+                foreach (JValue item in array.EnumerateArray())
+                {
+                    context.Steps(cost, offset);
+                    JValue result = right(item, ref context);
+                    if (!result.IsNullOrMissing)
+                    {
+                        results.Add(result);
+                    }
+                }
+
+                return results.ToValue(ref context, offset);
+            }
+            finally
+            {
+                results.Dispose();
+            }
+        };
+    }
+
+    private Evaluator ValueProjection(ValueProjectionNode projection)
+    {
+        Evaluator left = Node(projection.Left), right = Node(projection.Right);
+        int cost = PolicyCheck.Size(projection.Right);
+        int offset = projection.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue obj = left(current, ref context);
+            if (obj.Type != JType.Object)
+            {
+                return JValue.Missing;
+            }
+
+            var results = new ValueList();
+            try
+            {
+                JValue.ObjectIterator members = obj.EnumerateObject();
+                while (members.MoveNext())
+                {
+                    context.Steps(cost, offset);
+                    JValue result = right(members.CurrentValue, ref context);
+                    if (!result.IsNullOrMissing)
+                    {
+                        results.Add(result);
+                    }
+                }
+
+                return results.ToValue(ref context, offset);
+            }
+            finally
+            {
+                results.Dispose();
+            }
+        };
+    }
+
+    private Evaluator Filter(FilterProjectionNode filter)
+    {
+        Evaluator left = Node(filter.Left), condition = Node(filter.Condition), right = Node(filter.Right);
+        int conditionCost = PolicyCheck.Size(filter.Condition), rightCost = PolicyCheck.Size(filter.Right);
+        int offset = filter.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue array = left(current, ref context);
+            if (array.Type != JType.Array)
+            {
+                return JValue.Missing;
+            }
+
+            var results = new ValueList();
+            try
+            {
+                foreach (JValue item in array.EnumerateArray())
+                {
+                    context.Steps(conditionCost, offset);
+                    if (!condition(item, ref context).IsTruthy)
+                    {
+                        continue;
+                    }
+
+                    context.Steps(rightCost, offset);
+                    JValue result = right(item, ref context);
+                    if (!result.IsNullOrMissing)
+                    {
+                        results.Add(result);
+                    }
+                }
+
+                return results.ToValue(ref context, offset);
+            }
+            finally
+            {
+                results.Dispose();
+            }
+        };
+    }
+
+    private Evaluator Flatten(FlattenNode flatten)
+    {
+        Evaluator inner = Node(flatten.Inner);
+        int offset = flatten.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue array = inner(current, ref context);
+            if (array.Type != JType.Array)
+            {
+                return JValue.Missing;
+            }
+
+            var results = new ValueList();
+            try
+            {
+                foreach (JValue item in array.EnumerateArray())
+                {
+                    context.Step(offset);
+                    if (item.Type == JType.Array)
+                    {
+                        foreach (JValue nested in item.EnumerateArray())
+                        {
+                            context.Step(offset);
+                            results.Add(nested);
+                        }
+                    }
+                    else
+                    {
+                        results.Add(item);
+                    }
+                }
+
+                return results.ToValue(ref context, offset);
+            }
+            finally
+            {
+                results.Dispose();
+            }
+        };
+    }
+
+    private static Evaluator Pipe(Evaluator left, Evaluator right) =>
+
+        // Community edition: a null (or missing) left side still flows into the right side.
+        (in JValue current, ref EvalContext context) => right(left(current, ref context), ref context);
+
+    private static Evaluator Ternary(Evaluator condition, Evaluator then, Evaluator otherwise) =>
+        (in JValue current, ref EvalContext context) =>
+            condition(current, ref context).IsTruthy ? then(current, ref context) : otherwise(current, ref context);
+
+    private Evaluator Binary(BinaryNode binary)
+    {
+        Evaluator left = Node(binary.Left), right = Node(binary.Right);
+        int offset = binary.Offset;
+        switch (binary.Operator)
+        {
+            case BinaryOperator.Or:
+                return (in JValue current, ref EvalContext context) =>
+                {
+                    JValue value = left(current, ref context);
+                    return value.IsTruthy ? value : right(current, ref context);
+                };
+            case BinaryOperator.And:
+                return (in JValue current, ref EvalContext context) =>
+                {
+                    JValue value = left(current, ref context);
+                    return value.IsTruthy ? right(current, ref context) : value;
+                };
+            case BinaryOperator.Coalesce:
+                return (in JValue current, ref EvalContext context) =>
+                {
+                    JValue value = left(current, ref context);
+                    return value.Type == JType.Missing ? right(current, ref context) : value;
+                };
+            case BinaryOperator.Equal:
+                return (in JValue current, ref EvalContext context) =>
+                    JValue.FromBoolean(Equal(left(current, ref context), right(current, ref context), ref context, offset));
+            case BinaryOperator.NotEqual:
+                return (in JValue current, ref EvalContext context) =>
+                    JValue.FromBoolean(!Equal(left(current, ref context), right(current, ref context), ref context, offset));
+            case BinaryOperator.Less or BinaryOperator.LessOrEqual or BinaryOperator.Greater or BinaryOperator.GreaterOrEqual:
+                {
+                    BinaryOperator op = binary.Operator;
+                    return (in JValue current, ref EvalContext context) =>
+                    {
+                        JValue a = left(current, ref context), b = right(current, ref context);
+                        if (a.Type != JType.Number || b.Type != JType.Number)
+                        {
+                            // Ordering is defined for numbers only; anything else compares to null.
+                            return JValue.Null;
+                        }
+
+                        double x = a.Number, y = b.Number;
+                        return JValue.FromBoolean(op switch
+                        {
+                            BinaryOperator.Less => x < y,
+                            BinaryOperator.LessOrEqual => x <= y,
+                            BinaryOperator.Greater => x > y,
+                            _ => x >= y,
+                        });
+                    };
+                }
+
+            default:
+                return Arithmetic(binary.Operator, left, right, offset);
+        }
+    }
+
+    private static bool Equal(in JValue a, in JValue b, ref EvalContext context, int offset)
+    {
+        try
+        {
+            return JsonText.Equal(a, b);
+        }
+        catch (ValueTooDeepException e)
+        {
+            throw context.Error(ExpressionErrorKind.Limit, e.Message, offset);
+        }
+    }
+
+    private static Evaluator Arithmetic(BinaryOperator op, Evaluator left, Evaluator right, int offset)
+    {
+        string symbol = op switch
+        {
+            BinaryOperator.Add => "+",
+            BinaryOperator.Subtract => "-",
+            BinaryOperator.Multiply => "*",
+            BinaryOperator.Divide => "/",
+            BinaryOperator.Modulo => "%",
+            _ => "//",
+        };
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue a = left(current, ref context), b = right(current, ref context);
+            if (a.Type != JType.Number || b.Type != JType.Number)
+            {
+                throw context.Error(
+                    ExpressionErrorKind.InvalidType,
+                    ErrorMessages.Format(ErrorMessages.OperandType, symbol, a.TypeName, b.TypeName),
+                    offset);
+            }
+
+            double x = a.Number, y = b.Number;
+            double result = op switch
+            {
+                BinaryOperator.Add => x + y,
+                BinaryOperator.Subtract => x - y,
+                BinaryOperator.Multiply => x * y,
+                BinaryOperator.Divide => x / y,
+                BinaryOperator.Modulo => x - (y * Math.Floor(x / y)),
+                _ => Math.Floor(x / y),
+            };
+            if (!double.IsFinite(result) || (y == 0 && op is BinaryOperator.Divide or BinaryOperator.Modulo or BinaryOperator.IntegerDivide))
+            {
+                throw context.Error(
+                    ExpressionErrorKind.NotANumber,
+                    ErrorMessages.Format(ErrorMessages.NotANumber, x.ToString(CultureInfo.InvariantCulture) + " " + symbol + " " + y.ToString(CultureInfo.InvariantCulture)),
+                    offset);
+            }
+
+            return JValue.FromNumber(result);
+        };
+    }
+
+    private Evaluator Unary(UnaryNode unary)
+    {
+        Evaluator operand = Node(unary.Operand);
+        int offset = unary.Offset;
+        if (unary.Operator == UnaryOperator.Not)
+        {
+            return (in JValue current, ref EvalContext context) => JValue.FromBoolean(!operand(current, ref context).IsTruthy);
+        }
+
+        bool negate = unary.Operator == UnaryOperator.Negate;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue value = operand(current, ref context);
+            if (value.Type != JType.Number)
+            {
+                throw context.Error(
+                    ExpressionErrorKind.InvalidType,
+                    ErrorMessages.Format(ErrorMessages.UnaryOperandType, negate ? "-" : "+", value.TypeName),
+                    offset);
+            }
+
+            return negate ? JValue.FromNumber(-value.Number) : value;
+        };
+    }
+
+    private Evaluator MultiSelectList(MultiSelectListNode list)
+    {
+        Evaluator[] items = [.. list.Items.Select(Node)];
+        int offset = list.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            context.Build(items.Length, offset);
+            var values = new JValue[items.Length];
+            for (int i = 0; i < items.Length; i++)
+            {
+                JValue value = items[i](current, ref context);
+                values[i] = value.Type == JType.Missing ? JValue.Null : value;
+            }
+
+            return JValue.FromArray(values);
+        };
+    }
+
+    private Evaluator MultiSelectHash(MultiSelectHashNode hash)
+    {
+        string[] keys = hash.Keys;
+        Evaluator[] values = [.. hash.Values.Select(Node)];
+        int offset = hash.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            context.Build(keys.Length, offset);
+            var members = new OrderedDictionary<string, JValue>(keys.Length, StringComparer.Ordinal);
+            for (int i = 0; i < keys.Length; i++)
+            {
+                JValue value = values[i](current, ref context);
+                members[keys[i]] = value.Type == JType.Missing ? JValue.Null : value;
+            }
+
+            return JValue.FromObject(members);
+        };
+    }
+
+    private Evaluator Reference(ExpressionRefNode reference)
+    {
+        var value = JValue.FromExpression(new ExpressionRef(Node(reference.Body), reference.Offset));
+        return (in JValue current, ref EvalContext context) => value;
+    }
+
+    private Evaluator Function(FunctionNode call)
+    {
+        FunctionInfo function = FunctionTable.All[call.Name];
+        Evaluator[] arguments = [.. call.Arguments.Select(Node)];
+        int offset = call.Offset;
+        FunctionBody body = function.Body;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            context.Step(offset);
+            ValueBuffer8 buffer = default;
+            Span<JValue> args = arguments.Length <= 8 ? buffer[..arguments.Length] : new JValue[arguments.Length];
+            for (int i = 0; i < arguments.Length; i++)
+            {
+                args[i] = arguments[i](current, ref context);
+            }
+
+            function.CheckTypes(args, context, offset);
+            try
+            {
+                return body(args, ref context, offset);
+            }
+            catch (ValueTooDeepException e)
+            {
+                throw context.Error(ExpressionErrorKind.Limit, e.Message, offset);
+            }
+        };
+    }
+}
+
+/// <summary>Room for eight values on the stack (arguments of a call, bindings of a let).</summary>
+[System.Runtime.CompilerServices.InlineArray(8)]
+internal struct ValueBuffer8
+{
+    private JValue _first;
+}

@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+
+namespace NestMap.Mapping.Expressions.Internal;
+
+/// <summary>A compiled node: evaluates against the current value.</summary>
+internal delegate JValue Evaluator(in JValue current, ref EvalContext context);
+
+/// <summary>The body of an expression reference (<c>&amp;expr</c>), as functions receive it.</summary>
+/// <param name="Body">The compiled body, evaluated against each element the function chooses.</param>
+/// <param name="Offset">Where the reference starts, for error carets.</param>
+internal sealed record ExpressionRef(Evaluator Body, int Offset);
+
+/// <summary>
+/// The state of one evaluation: the input document, the variable slots of <c>let</c>, and the budgets. Lives on the
+/// evaluating thread's stack and is passed by reference, so an evaluation allocates nothing for it.
+/// </summary>
+internal struct EvalContext
+{
+    public readonly JValue Root;
+    public readonly JValue[]? Slots;
+    public readonly string Source;
+    private readonly long _maxSteps;
+    private readonly long _maxBuilt;
+    private readonly int _maxStringLength;
+    private long _steps;
+    private long _built;
+
+    public EvalContext(JValue root, int slotCount, string source, ExpressionPolicy policy)
+    {
+        Root = root;
+        Slots = slotCount == 0 ? null : new JValue[slotCount];
+        Source = source;
+        _maxSteps = policy.MaxSteps;
+        _maxBuilt = policy.MaxResultSize;
+        _maxStringLength = policy.MaxStringLength;
+    }
+
+    public readonly long StepsUsed => _steps;
+
+    /// <summary>Charges one step of work done at <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Step(int offset)
+    {
+        if (++_steps > _maxSteps)
+        {
+            ThrowSteps(offset);
+        }
+    }
+
+    /// <summary>Charges <paramref name="count"/> steps of work done at <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Steps(long count, int offset)
+    {
+        _steps += count;
+        if (_steps > _maxSteps)
+        {
+            ThrowSteps(offset);
+        }
+    }
+
+    /// <summary>Charges <paramref name="count"/> values about to be built (array items, object members).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Build(long count, int offset)
+    {
+        _built += count;
+        if (_built > _maxBuilt)
+        {
+            throw Error(ExpressionErrorKind.Limit, ErrorMessages.Format(ErrorMessages.ResultBudget, _maxBuilt), offset);
+        }
+    }
+
+    /// <summary>Checks the length of a string about to be built.</summary>
+    public readonly void CheckString(long length, int offset)
+    {
+        if (length > _maxStringLength)
+        {
+            throw Error(ExpressionErrorKind.Limit, ErrorMessages.Format(ErrorMessages.StringBudget, _maxStringLength), offset);
+        }
+    }
+
+    public readonly ExpressionException Error(ExpressionErrorKind kind, string detail, int offset) => new(kind, detail, Source, offset);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly void ThrowSteps(int offset) =>
+        throw Error(ExpressionErrorKind.Limit, ErrorMessages.Format(ErrorMessages.StepBudget, _maxSteps), offset);
+}

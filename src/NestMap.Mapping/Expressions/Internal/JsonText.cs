@@ -1,0 +1,403 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace NestMap.Mapping.Expressions.Internal;
+
+/// <summary>Equality, ordering, serialisation and conversion of <see cref="JValue"/>s.</summary>
+/// <remarks>
+/// Every recursive walk over a value is bounded by <see cref="MaxValueDepth"/>: values built by an expression nest at
+/// most as deep as the expression plus the input, but the input can be as deep as its parser allowed, so the bound is
+/// explicit rather than trusted. Stateless and thread-safe.
+/// </remarks>
+internal static class JsonText
+{
+    /// <summary>The deepest value any walk accepts (System.Text.Json's own writer allows 1,000).</summary>
+    public const int MaxValueDepth = 512;
+
+    private static readonly JsonWriterOptions s_writerOptions = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        MaxDepth = MaxValueDepth + 1,
+        SkipValidation = true,
+    };
+
+    /// <summary>JMESPath equality: same type and same value, arrays in order, objects as sets of members.</summary>
+    public static bool Equal(in JValue a, in JValue b, int depth = 0)
+    {
+        JType ta = a.Type == JType.Missing ? JType.Null : a.Type;
+        JType tb = b.Type == JType.Missing ? JType.Null : b.Type;
+        if (ta != tb)
+        {
+            return false;
+        }
+
+        switch (ta)
+        {
+            case JType.Null:
+                return true;
+            case JType.Boolean:
+                return a.Boolean == b.Boolean;
+            case JType.Number:
+                return a.Number == b.Number;
+            case JType.String:
+                return StringEqual(a, b);
+            case JType.Array:
+                {
+                    CheckDepth(depth);
+                    if (a.ArrayLength != b.ArrayLength)
+                    {
+                        return false;
+                    }
+
+                    JValue.ArrayIterator left = a.EnumerateArray();
+                    JValue.ArrayIterator right = b.EnumerateArray();
+                    while (left.MoveNext() && right.MoveNext())
+                    {
+                        if (!Equal(left.Current, right.Current, depth + 1))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                }
+
+            case JType.Object:
+                {
+                    CheckDepth(depth);
+                    if (a.ObjectCount != b.ObjectCount)
+                    {
+                        return false;
+                    }
+
+                    JValue.ObjectIterator members = a.EnumerateObject();
+                    while (members.MoveNext())
+                    {
+                        JValue other = b.Property(members.CurrentName);
+                        if (other.Type == JType.Missing || !Equal(members.CurrentValue, other, depth + 1))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                }
+
+            default:
+                return ReferenceEquals(a.Expression, b.Expression);
+        }
+    }
+
+    private static bool StringEqual(in JValue a, in JValue b)
+    {
+        if (a.IsElement && b.IsElement)
+        {
+            // Compare the decoded strings without allocating when one side is short enough to unescape on the stack.
+            return a.Element.ValueEquals(b.Element.GetString());
+        }
+
+        if (a.IsElement)
+        {
+            return a.Element.ValueEquals(b.String);
+        }
+
+        return b.IsElement ? b.Element.ValueEquals(a.String) : string.Equals(a.String, b.String, StringComparison.Ordinal);
+    }
+
+    /// <summary>Orders strings by code point, as JMESPath requires (UTF-16 ordinal order differs above U+FFFF).</summary>
+    public static int CompareStrings(string a, string b)
+    {
+        int length = Math.Min(a.Length, b.Length);
+        for (int i = 0; i < length; i++)
+        {
+            char x = a[i], y = b[i];
+            if (x == y)
+            {
+                continue;
+            }
+
+            // Surrogates (U+D800..U+DFFF) encode code points above U+FFFF, so they sort after U+E000..U+FFFF.
+            bool xs = char.IsSurrogate(x), ys = char.IsSurrogate(y);
+            if (xs != ys)
+            {
+                return xs ? 1 : -1;
+            }
+
+            return x.CompareTo(y);
+        }
+
+        return a.Length.CompareTo(b.Length);
+    }
+
+    /// <summary>The number of code points in <paramref name="text"/>.</summary>
+    public static int CodePointLength(string text)
+    {
+        int length = text.Length;
+        foreach (char c in text)
+        {
+            if (char.IsLowSurrogate(c))
+            {
+                length--;
+            }
+        }
+
+        return length;
+    }
+
+    /// <summary>Splits a string into its code points, each as a string (one or two UTF-16 units).</summary>
+    public static string[] CodePoints(string text)
+    {
+        var points = new string[CodePointLength(text)];
+        int p = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                points[p++] = text.Substring(i++, 2);
+            }
+            else
+            {
+                points[p++] = text[i].ToString();
+            }
+        }
+
+        return points;
+    }
+
+    /// <summary>Writes a value as JSON. Missing values are written as <c>null</c>.</summary>
+    public static void WriteTo(Utf8JsonWriter writer, in JValue value, int depth = 0)
+    {
+        if (value.IsElement)
+        {
+            value.Element.WriteTo(writer);
+            return;
+        }
+
+        switch (value.Type)
+        {
+            case JType.Missing:
+            case JType.Null:
+                writer.WriteNullValue();
+                break;
+            case JType.Boolean:
+                writer.WriteBooleanValue(value.Boolean);
+                break;
+            case JType.Number:
+                WriteNumber(writer, value.Number);
+                break;
+            case JType.String:
+                writer.WriteStringValue(value.String);
+                break;
+            case JType.Array:
+                CheckDepth(depth);
+                writer.WriteStartArray();
+                foreach (JValue item in value.EnumerateArray())
+                {
+                    WriteTo(writer, item, depth + 1);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JType.Object:
+                {
+                    CheckDepth(depth);
+                    writer.WriteStartObject();
+                    JValue.ObjectIterator members = value.EnumerateObject();
+                    while (members.MoveNext())
+                    {
+                        writer.WritePropertyName(members.CurrentName);
+                        WriteTo(writer, members.CurrentValue, depth + 1);
+                    }
+
+                    writer.WriteEndObject();
+                    break;
+                }
+
+            default:
+                throw new InvalidOperationException(ErrorMessages.ExpressionAsValue);
+        }
+    }
+
+    /// <summary>Integral doubles are written without a fraction, so that 3 stays 3 rather than 3.0.</summary>
+    private static void WriteNumber(Utf8JsonWriter writer, double number)
+    {
+        if (Math.Abs(number) < 9007199254740992d && number == Math.Floor(number))
+        {
+            writer.WriteNumberValue((long)number);
+        }
+        else
+        {
+            writer.WriteNumberValue(number);
+        }
+    }
+
+    /// <summary>Compact JSON text of a value, as <c>to_string</c> produces it.</summary>
+    public static string ToJson(in JValue value)
+    {
+        if (value.Type == JType.Expression)
+        {
+            return "<expref>";
+        }
+
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
+        {
+            WriteTo(writer, value);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Converts a value to a detached <see cref="JsonNode"/> (it does not refer to the input document).</summary>
+    public static JsonNode? ToNode(in JValue value, int depth = 0)
+    {
+        switch (value.Type)
+        {
+            case JType.Missing:
+            case JType.Null:
+                return null;
+            case JType.Boolean:
+                return JsonValue.Create(value.Boolean);
+            case JType.Number:
+                {
+                    double number = value.Number;
+                    if (value.IsElement)
+                    {
+                        // Keep the input's own number text (a long stays exact, 1.50 stays 1.50).
+                        return JsonNode.Parse(value.Element.GetRawText());
+                    }
+
+                    return Math.Abs(number) < 9007199254740992d && number == Math.Floor(number)
+                        ? JsonValue.Create((long)number)
+                        : JsonValue.Create(number);
+                }
+
+            case JType.String:
+                return JsonValue.Create(value.String);
+            case JType.Array:
+                {
+                    CheckDepth(depth);
+                    var array = new JsonArray();
+                    foreach (JValue item in value.EnumerateArray())
+                    {
+                        array.Add(ToNode(item, depth + 1));
+                    }
+
+                    return array;
+                }
+
+            case JType.Object:
+                {
+                    CheckDepth(depth);
+                    var obj = new JsonObject();
+                    JValue.ObjectIterator members = value.EnumerateObject();
+                    while (members.MoveNext())
+                    {
+                        obj[members.CurrentName] = ToNode(members.CurrentValue, depth + 1);
+                    }
+
+                    return obj;
+                }
+
+            default:
+                throw new InvalidOperationException(ErrorMessages.ExpressionAsValue);
+        }
+    }
+
+    /// <summary>Parses text as a JSON number (the json-number production only), for <c>to_number</c>.</summary>
+    public static bool TryParseNumber(string text, out double number)
+    {
+        number = 0;
+        ReadOnlySpan<char> s = text;
+        int i = 0;
+        if (i < s.Length && s[i] == '-')
+        {
+            i++;
+        }
+
+        if (i >= s.Length || !char.IsAsciiDigit(s[i]))
+        {
+            return false;
+        }
+
+        if (s[i] == '0')
+        {
+            i++;
+        }
+        else
+        {
+            while (i < s.Length && char.IsAsciiDigit(s[i]))
+            {
+                i++;
+            }
+        }
+
+        if (i < s.Length && s[i] == '.')
+        {
+            i++;
+            int digits = i;
+            while (i < s.Length && char.IsAsciiDigit(s[i]))
+            {
+                i++;
+            }
+
+            if (i == digits)
+            {
+                return false;
+            }
+        }
+
+        if (i < s.Length && s[i] is 'e' or 'E')
+        {
+            i++;
+            if (i < s.Length && s[i] is '+' or '-')
+            {
+                i++;
+            }
+
+            int digits = i;
+            while (i < s.Length && char.IsAsciiDigit(s[i]))
+            {
+                i++;
+            }
+
+            if (i == digits)
+            {
+                return false;
+            }
+        }
+
+        return i == s.Length && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number);
+    }
+
+    private static void CheckDepth(int depth)
+    {
+        if (depth >= MaxValueDepth)
+        {
+            throw new ValueTooDeepException();
+        }
+    }
+}
+
+/// <summary>A walk met a value deeper than <see cref="JsonText.MaxValueDepth"/>; the evaluator turns it into a <c>limit</c> error.</summary>
+internal sealed class ValueTooDeepException : Exception
+{
+    public ValueTooDeepException()
+        : base(ErrorMessages.Format(ErrorMessages.ValueTooDeep, JsonText.MaxValueDepth))
+    {
+    }
+
+    public ValueTooDeepException(string message)
+        : base(message)
+    {
+    }
+
+    public ValueTooDeepException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using NestMap.Mapping.Expressions.Ast;
+using NestMap.Mapping.Expressions.Internal;
+
+namespace NestMap.Mapping.Expressions;
+
+/// <summary>
+/// Compiles JMESPath expressions (community edition: <c>$</c>, <c>let</c>, arithmetic, the ternary, string functions,
+/// <c>group_by</c>) for evaluation over System.Text.Json documents, inside a sandbox.
+/// </summary>
+/// <remarks>
+/// <para>Two extensions, off the standard: <c>a ?? b</c> falls back to <c>b</c> only when <c>a</c> is missing (where
+/// <c>||</c> falls back on any false value, including <c>""</c>, <c>[]</c> and <c>false</c>), and templates
+/// (<see cref="CompileTemplate"/>) interpolate expressions into text.</para>
+/// <para>Thread-safe: compile from any thread; the results are immutable and can be shared.</para>
+/// </remarks>
+public static class JmesPath
+{
+    /// <summary>Compiles an expression.</summary>
+    /// <param name="expression">The JMESPath expression.</param>
+    /// <param name="policy">The sandbox; <see langword="null"/> for <see cref="ExpressionPolicy.Default"/>.</param>
+    /// <returns>The compiled expression, immutable and reusable from any thread.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="expression"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A limit of <paramref name="policy"/> is out of range.</exception>
+    /// <exception cref="ExpressionException">The expression is invalid (<c>syntax</c>, <c>unknown-function</c>,
+    /// <c>invalid-arity</c>, <c>invalid-value</c>), breaks the policy (<c>policy</c>) or exceeds a size limit (<c>limit</c>).</exception>
+    public static CompiledExpression Compile(string expression, ExpressionPolicy? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(expression);
+        policy ??= ExpressionPolicy.Default;
+        policy.Validate();
+        var documents = new List<JsonDocument>();
+        try
+        {
+            Node root = Parse(expression, 0, expression.Length, policy, documents, out _);
+            PolicyCheck.Run(root, expression, policy);
+            (Evaluator evaluator, int slots) = Compiler.Compile(root);
+            return new CompiledExpression(expression, policy, evaluator, slots, [.. documents]);
+        }
+        catch
+        {
+            foreach (JsonDocument document in documents)
+            {
+                document.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Compiles a template: text with <c>{{ expression }}</c> placeholders (a NestMap extension).</summary>
+    /// <param name="template">The template, such as <c>Hello {{ user.name }}!</c>. Write <c>\{{</c> for literal braces.</param>
+    /// <param name="policy">The sandbox for every placeholder; <see langword="null"/> for <see cref="ExpressionPolicy.Default"/>.</param>
+    /// <returns>The compiled template, immutable and reusable from any thread.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="template"/> is null.</exception>
+    /// <exception cref="ExpressionException">A placeholder is unterminated or its expression is invalid; positions refer to the template.</exception>
+    public static CompiledTemplate CompileTemplate(string template, ExpressionPolicy? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        policy ??= ExpressionPolicy.Default;
+        policy.Validate();
+        if (template.Length > policy.MaxExpressionLength)
+        {
+            throw TooLong(template, policy);
+        }
+
+        return TemplateParser.Parse(template, policy);
+    }
+
+    /// <summary>Parses <paramref name="text"/>[<paramref name="start"/>..<paramref name="end"/>] as one expression.</summary>
+    internal static Node Parse(string text, int start, int end, ExpressionPolicy policy, List<JsonDocument> documents, out int nodes)
+    {
+        if (end - start > policy.MaxExpressionLength)
+        {
+            throw TooLong(text, policy);
+        }
+
+        List<Token> tokens = Lexer.Tokenize(text, start, end, policy.AllowLegacyLiterals, documents);
+        return Parser.Parse(text, tokens, policy.MaxNestingDepth, policy.MaxNodes, out nodes);
+    }
+
+    private static ExpressionException TooLong(string text, ExpressionPolicy policy) =>
+        new(ExpressionErrorKind.Limit, ErrorMessages.Format(ErrorMessages.TooLong, policy.MaxExpressionLength), text, policy.MaxExpressionLength);
+}
