@@ -75,7 +75,7 @@ public sealed class CompiledExpression
         }
 
         GC.KeepAlive(_literals);
-        return new ExpressionValue(result, context.StepsUsed);
+        return new ExpressionValue(result, context.StepsUsed, this);
     }
 
     /// <summary>Returns the expression text.</summary>

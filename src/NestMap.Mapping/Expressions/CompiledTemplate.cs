@@ -58,7 +58,7 @@ public sealed class CompiledTemplate
             }
             else if (v.Type != JType.Null)
             {
-                text.Append(JsonText.ToJson(v));
+                text.Append(value.ToString());
             }
 
             text.Append(_texts[i + 1]);

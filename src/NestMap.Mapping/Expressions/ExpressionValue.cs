@@ -11,11 +11,13 @@ namespace NestMap.Mapping.Expressions;
 public readonly struct ExpressionValue : IEquatable<ExpressionValue>
 {
     private readonly JValue _value;
+    private readonly CompiledExpression? _expression;
 
-    internal ExpressionValue(JValue value, long steps)
+    internal ExpressionValue(JValue value, long steps, CompiledExpression expression)
     {
         _value = value;
         Steps = steps;
+        _expression = expression;
     }
 
     /// <summary>Gets whether the expression found no value (a path that does not exist), as opposed to a JSON <c>null</c>.</summary>
@@ -38,6 +40,16 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
 
     internal JValue Value => _value;
 
+    // Built values can share parts ([@, @] nested n times has 2^n leaves in 2n nodes), so writing one out is budgeted
+    // too: at most MaxResultSize values are written (an existing element counts one value per 32 bytes).
+    private long OutputBudget => _expression?.Policy.MaxResultSize ?? ExpressionPolicy.Default.MaxResultSize;
+
+    private ExpressionException OutputError(WalkLimitException e) => new(
+        ExpressionErrorKind.Limit,
+        e.IsDepth ? e.Message : ErrorMessages.Format(ErrorMessages.ResultBudget, OutputBudget),
+        _expression?.Expression ?? string.Empty,
+        0);
+
     /// <summary>Gets the value as an element of the input (or of a literal) when it is one, without copying.</summary>
     /// <param name="element">The element, when the value was selected rather than built.</param>
     /// <returns><see langword="true"/> when the value is an existing element.</returns>
@@ -53,19 +65,55 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
     public void WriteTo(Utf8JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        JsonText.WriteTo(writer, _value);
+        long budget = OutputBudget;
+        try
+        {
+            JsonText.WriteTo(writer, _value, ref budget);
+        }
+        catch (WalkLimitException e)
+        {
+            throw OutputError(e);
+        }
     }
 
     /// <summary>Converts the value to a new <see cref="JsonNode"/> that does not refer to the input.</summary>
     /// <returns>The node, or <see langword="null"/> for JSON <c>null</c> and for a missing value.</returns>
-    public JsonNode? ToJsonNode() => JsonText.ToNode(_value);
+    /// <exception cref="ExpressionException">The value is larger than <see cref="ExpressionPolicy.MaxResultSize"/> allows (<c>limit</c>).</exception>
+    public JsonNode? ToJsonNode()
+    {
+        long budget = OutputBudget;
+        try
+        {
+            return JsonText.ToNode(_value, ref budget);
+        }
+        catch (WalkLimitException e)
+        {
+            throw OutputError(e);
+        }
+    }
 
     /// <summary>Returns the value as compact JSON text (<c>null</c> when missing).</summary>
     /// <returns>The JSON text.</returns>
-    public override string ToString() => JsonText.ToJson(_value);
+    /// <exception cref="ExpressionException">The value is larger than <see cref="ExpressionPolicy.MaxResultSize"/> allows (<c>limit</c>).</exception>
+    public override string ToString()
+    {
+        long budget = OutputBudget;
+        try
+        {
+            return JsonText.ToJson(_value, ref budget);
+        }
+        catch (WalkLimitException e)
+        {
+            throw OutputError(e);
+        }
+    }
 
     /// <inheritdoc />
-    public bool Equals(ExpressionValue other) => _value.Type == other._value.Type && JsonText.Equal(_value, other._value);
+    public bool Equals(ExpressionValue other)
+    {
+        long budget = long.MaxValue;
+        return _value.Type == other._value.Type && JsonText.Equal(_value, other._value, ref budget);
+    }
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => obj is ExpressionValue other && Equals(other);

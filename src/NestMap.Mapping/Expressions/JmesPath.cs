@@ -29,21 +29,31 @@ public static class JmesPath
         ArgumentNullException.ThrowIfNull(expression);
         policy ??= ExpressionPolicy.Default;
         policy.Validate();
+        return CompileRange(expression, 0, expression.Length, policy, expression);
+    }
+
+    /// <summary>
+    /// Compiles <paramref name="text"/>[<paramref name="start"/>..<paramref name="end"/>]; errors point into the whole
+    /// text (a template's placeholders are compiled in place).
+    /// </summary>
+    internal static CompiledExpression CompileRange(string text, int start, int end, ExpressionPolicy policy, string expression)
+    {
         var documents = new List<JsonDocument>();
         try
         {
-            Node root = Parse(expression, 0, expression.Length, policy, documents, out _);
-            PolicyCheck.Run(root, expression, policy);
+            Node root = Parse(text, start, end, policy, documents, out _);
+            PolicyCheck.Run(root, text, policy);
             (Evaluator evaluator, int slots) = Compiler.Compile(root);
             return new CompiledExpression(expression, policy, evaluator, slots, [.. documents]);
         }
+        catch (InsufficientExecutionStackException)
+        {
+            Dispose(documents);
+            throw new ExpressionException(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, text, start);
+        }
         catch
         {
-            foreach (JsonDocument document in documents)
-            {
-                document.Dispose();
-            }
-
+            Dispose(documents);
             throw;
         }
     }
@@ -81,4 +91,12 @@ public static class JmesPath
 
     private static ExpressionException TooLong(string text, ExpressionPolicy policy) =>
         new(ExpressionErrorKind.Limit, ErrorMessages.Format(ErrorMessages.TooLong, policy.MaxExpressionLength), text, policy.MaxExpressionLength);
+
+    private static void Dispose(List<JsonDocument> documents)
+    {
+        foreach (JsonDocument document in documents)
+        {
+            document.Dispose();
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using NestMap.Mapping.Expressions.Ast;
 
@@ -40,7 +41,23 @@ internal sealed class Compiler
         return (evaluator, compiler._slots);
     }
 
-    private Evaluator Node(Node node) => node switch
+    private Evaluator Node(Node node)
+    {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
+        Evaluator evaluator = Make(node);
+
+        // Evaluation recurses as deep as the tree. Every sixteenth level checks that the thread has stack left, so a
+        // deep expression evaluated on a thread with a small stack fails with a limit error instead of crashing.
+        return node.Depth % 16 == 0 ? WithStackCheck(evaluator) : evaluator;
+    }
+
+    private static Evaluator WithStackCheck(Evaluator evaluator) => (in JValue current, ref EvalContext context) =>
+    {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
+        return evaluator(current, ref context);
+    };
+
+    private Evaluator Make(Node node) => node switch
     {
         LiteralNode literal => Literal(literal.Value),
         FieldNode field => Field(field),
@@ -534,17 +551,7 @@ internal sealed class Compiler
         }
     }
 
-    private static bool Equal(in JValue a, in JValue b, ref EvalContext context, int offset)
-    {
-        try
-        {
-            return JsonText.Equal(a, b);
-        }
-        catch (ValueTooDeepException e)
-        {
-            throw context.Error(ExpressionErrorKind.Limit, e.Message, offset);
-        }
-    }
+    private static bool Equal(in JValue a, in JValue b, ref EvalContext context, int offset) => context.Equal(a, b, offset);
 
     private static Evaluator Arithmetic(BinaryOperator op, Evaluator left, Evaluator right, int offset)
     {
@@ -675,14 +682,7 @@ internal sealed class Compiler
             }
 
             function.CheckTypes(args, context, offset);
-            try
-            {
-                return body(args, ref context, offset);
-            }
-            catch (ValueTooDeepException e)
-            {
-                throw context.Error(ExpressionErrorKind.Limit, e.Message, offset);
-            }
+            return body(args, ref context, offset);
         };
     }
 }

@@ -50,7 +50,7 @@ internal static class ErrorMessages
     public const string PadArguments = "function '{0}' needs a width of 0 or more and a pad of exactly one character";
     public const string KeyType = "function '{0}' expects its expression to yield {1}, got {2}";
     public const string IntegerExpected = "function '{0}' expects an integer here, got {1}";
-    public const string StackExhausted = "evaluation ran out of stack";
+    public const string StackExhausted = "the thread ran out of stack for an expression this deep; lower the nesting or run it on a thread with a larger stack";
     public const string UnterminatedPlaceholder = "unterminated placeholder: '{{' without a closing '}}'";
     public const string NonNegativeExpected = "function '{0}' expects an integer of 0 or more here, got {1}";
     public const string ExpressionAsValue = "an expression reference (&expr) can only be a function argument";

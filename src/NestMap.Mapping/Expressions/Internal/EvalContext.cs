@@ -78,6 +78,43 @@ internal struct EvalContext
         }
     }
 
+    /// <summary>JMESPath equality, charged to the step budget (deep values cost one step per value compared).</summary>
+    public bool Equal(in JValue a, in JValue b, int offset)
+    {
+        long budget = _maxSteps - _steps;
+        try
+        {
+            bool equal = JsonText.Equal(a, b, ref budget);
+            _steps = _maxSteps - budget;
+            return equal;
+        }
+        catch (WalkLimitException e)
+        {
+            throw WalkError(e, offset);
+        }
+    }
+
+    /// <summary>Compact JSON text of a value, charged to the step budget and checked against the string limit.</summary>
+    public string ToJson(in JValue value, int offset)
+    {
+        long budget = _maxSteps - _steps;
+        try
+        {
+            string json = JsonText.ToJson(value, ref budget);
+            _steps = _maxSteps - budget;
+            CheckString(json.Length, offset);
+            return json;
+        }
+        catch (WalkLimitException e)
+        {
+            throw WalkError(e, offset);
+        }
+    }
+
+    private readonly ExpressionException WalkError(WalkLimitException e, int offset) => e.IsDepth
+        ? Error(ExpressionErrorKind.Limit, e.Message, offset)
+        : Error(ExpressionErrorKind.Limit, ErrorMessages.Format(ErrorMessages.StepBudget, _maxSteps), offset);
+
     public readonly ExpressionException Error(ExpressionErrorKind kind, string detail, int offset) => new(kind, detail, Source, offset);
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -26,7 +26,7 @@ internal static partial class FunctionTable
         foreach (JValue item in a[0].EnumerateArray())
         {
             c.Step(o);
-            if (JsonText.Equal(item, a[1]))
+            if (c.Equal(item, a[1], o))
             {
                 return JValue.True;
             }
@@ -496,9 +496,7 @@ internal static partial class FunctionTable
             return a[0];
         }
 
-        string json = JsonText.ToJson(a[0].Type == JType.Missing ? JValue.Null : a[0]);
-        c.CheckString(json.Length, o);
-        return JValue.FromString(json);
+        return JValue.FromString(c.ToJson(a[0].Type == JType.Missing ? JValue.Null : a[0], o));
     }
 
     private static JValue Trim(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => TrimCore(a, both: true, start: true);

@@ -230,8 +230,14 @@ internal readonly struct JValue
     {
         JType.Missing => "<missing>",
         JType.Expression => "<expref>",
-        _ => JsonText.ToJson(this),
+        _ => DebuggerJson(this),
     };
+
+    private static string DebuggerJson(JValue value)
+    {
+        long budget = 100_000;
+        return JsonText.ToJson(value, ref budget);
+    }
 
     private static double ElementNumber(JsonElement element)
     {

@@ -26,8 +26,9 @@ internal static class JsonText
     };
 
     /// <summary>JMESPath equality: same type and same value, arrays in order, objects as sets of members.</summary>
-    public static bool Equal(in JValue a, in JValue b, int depth = 0)
+    public static bool Equal(in JValue a, in JValue b, ref long budget, int depth = 0)
     {
+        Charge(ref budget, 1);
         JType ta = a.Type == JType.Missing ? JType.Null : a.Type;
         JType tb = b.Type == JType.Missing ? JType.Null : b.Type;
         if (ta != tb)
@@ -57,7 +58,7 @@ internal static class JsonText
                     JValue.ArrayIterator right = b.EnumerateArray();
                     while (left.MoveNext() && right.MoveNext())
                     {
-                        if (!Equal(left.Current, right.Current, depth + 1))
+                        if (!Equal(left.Current, right.Current, ref budget, depth + 1))
                         {
                             return false;
                         }
@@ -78,7 +79,7 @@ internal static class JsonText
                     while (members.MoveNext())
                     {
                         JValue other = b.Property(members.CurrentName);
-                        if (other.Type == JType.Missing || !Equal(members.CurrentValue, other, depth + 1))
+                        if (other.Type == JType.Missing || !Equal(members.CurrentValue, other, ref budget, depth + 1))
                         {
                             return false;
                         }
@@ -169,13 +170,16 @@ internal static class JsonText
     }
 
     /// <summary>Writes a value as JSON. Missing values are written as <c>null</c>.</summary>
-    public static void WriteTo(Utf8JsonWriter writer, in JValue value, int depth = 0)
+    public static void WriteTo(Utf8JsonWriter writer, in JValue value, ref long budget, int depth = 0)
     {
         if (value.IsElement)
         {
+            ChargeElement(ref budget, value.Element);
             value.Element.WriteTo(writer);
             return;
         }
+
+        Charge(ref budget, 1);
 
         switch (value.Type)
         {
@@ -197,7 +201,7 @@ internal static class JsonText
                 writer.WriteStartArray();
                 foreach (JValue item in value.EnumerateArray())
                 {
-                    WriteTo(writer, item, depth + 1);
+                    WriteTo(writer, item, ref budget, depth + 1);
                 }
 
                 writer.WriteEndArray();
@@ -210,7 +214,7 @@ internal static class JsonText
                     while (members.MoveNext())
                     {
                         writer.WritePropertyName(members.CurrentName);
-                        WriteTo(writer, members.CurrentValue, depth + 1);
+                        WriteTo(writer, members.CurrentValue, ref budget, depth + 1);
                     }
 
                     writer.WriteEndObject();
@@ -236,7 +240,7 @@ internal static class JsonText
     }
 
     /// <summary>Compact JSON text of a value, as <c>to_string</c> produces it.</summary>
-    public static string ToJson(in JValue value)
+    public static string ToJson(in JValue value, ref long budget)
     {
         if (value.Type == JType.Expression)
         {
@@ -246,15 +250,32 @@ internal static class JsonText
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
         {
-            WriteTo(writer, value);
+            try
+            {
+                WriteTo(writer, value, ref budget);
+            }
+            catch (InvalidOperationException) when (writer.CurrentDepth >= MaxValueDepth)
+            {
+                // An element of the input deeper than the writer allows (the input's parser may have allowed more).
+                throw new WalkLimitException(depth: true);
+            }
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>Converts a value to a detached <see cref="JsonNode"/> (it does not refer to the input document).</summary>
-    public static JsonNode? ToNode(in JValue value, int depth = 0)
+    public static JsonNode? ToNode(in JValue value, ref long budget, int depth = 0)
     {
+        if (value.IsElement)
+        {
+            ChargeElement(ref budget, value.Element);
+        }
+        else
+        {
+            Charge(ref budget, 1);
+        }
+
         switch (value.Type)
         {
             case JType.Missing:
@@ -284,7 +305,7 @@ internal static class JsonText
                     var array = new JsonArray();
                     foreach (JValue item in value.EnumerateArray())
                     {
-                        array.Add(ToNode(item, depth + 1));
+                        array.Add(ToNode(item, ref budget, depth + 1));
                     }
 
                     return array;
@@ -297,7 +318,7 @@ internal static class JsonText
                     JValue.ObjectIterator members = value.EnumerateObject();
                     while (members.MoveNext())
                     {
-                        obj[members.CurrentName] = ToNode(members.CurrentValue, depth + 1);
+                        obj[members.CurrentName] = ToNode(members.CurrentValue, ref budget, depth + 1);
                     }
 
                     return obj;
@@ -378,26 +399,48 @@ internal static class JsonText
     {
         if (depth >= MaxValueDepth)
         {
-            throw new ValueTooDeepException();
+            throw new WalkLimitException(depth: true);
         }
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Charge(ref long budget, long cost)
+    {
+        budget -= cost;
+        if (budget < 0)
+        {
+            throw new WalkLimitException(depth: false);
+        }
+    }
+
+    /// <summary>An existing element is copied as a block: it costs one value per 32 bytes of its JSON text.</summary>
+    private static void ChargeElement(ref long budget, JsonElement element) =>
+        Charge(ref budget, 1 + (System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element).Length / 32));
 }
 
-/// <summary>A walk met a value deeper than <see cref="JsonText.MaxValueDepth"/>; the evaluator turns it into a <c>limit</c> error.</summary>
-internal sealed class ValueTooDeepException : Exception
+/// <summary>A walk over a value went too deep or past its budget; callers turn it into a <c>limit</c> error.</summary>
+internal sealed class WalkLimitException : Exception
 {
-    public ValueTooDeepException()
-        : base(ErrorMessages.Format(ErrorMessages.ValueTooDeep, JsonText.MaxValueDepth))
+    public WalkLimitException()
     {
     }
 
-    public ValueTooDeepException(string message)
+    public WalkLimitException(bool depth)
+        : base(depth ? ErrorMessages.Format(ErrorMessages.ValueTooDeep, JsonText.MaxValueDepth) : "budget exhausted")
+    {
+        IsDepth = depth;
+    }
+
+    public WalkLimitException(string message)
         : base(message)
     {
     }
 
-    public ValueTooDeepException(string message, Exception innerException)
+    public WalkLimitException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
+
+    /// <summary>True when the value was too deep; false when the budget ran out.</summary>
+    public bool IsDepth { get; }
 }

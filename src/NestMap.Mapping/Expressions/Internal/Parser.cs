@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NestMap.Mapping.Expressions.Ast;
 
 namespace NestMap.Mapping.Expressions.Internal;
@@ -134,6 +135,12 @@ internal sealed class Parser
         if (++_depth > _maxDepth)
         {
             throw TooDeep(Current.Offset);
+        }
+
+        // The nesting limit bounds the recursion; this also protects threads with small stacks.
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            throw new ExpressionException(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, _text, Current.Offset);
         }
 
         Node left = Nud(Advance());

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NestMap.Mapping.Expressions.Ast;
 
 namespace NestMap.Mapping.Expressions.Internal;
@@ -49,6 +50,7 @@ internal sealed class PolicyCheck
 
     private void Functions(Node node)
     {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
         if (node is FunctionNode call)
         {
             if (!FunctionTable.All.TryGetValue(call.Name, out FunctionInfo? function))
@@ -84,6 +86,7 @@ internal sealed class PolicyCheck
     /// </summary>
     private void Roots(Node node, bool atRoot)
     {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
         switch (node)
         {
             case FieldNode field when atRoot:
@@ -161,7 +164,9 @@ internal sealed class PolicyCheck
     /// The longest chain of field, index and slice selections: they add up along sub-expressions, projections and
     /// pipes (each step goes one level further into the value); elsewhere the deepest branch counts.
     /// </summary>
-    internal static int PathDepth(Node node) => node switch
+    internal static int PathDepth(Node node) => RuntimeHelpers.TryEnsureSufficientExecutionStack() ? PathDepthCore(node) : throw new InsufficientExecutionStackException();
+
+    private static int PathDepthCore(Node node) => node switch
     {
         FieldNode or IndexNode or SliceNode => 1,
         SubexpressionNode s => PathDepth(s.Left) + PathDepth(s.Right),
@@ -219,5 +224,9 @@ internal sealed class PolicyCheck
     };
 
     /// <summary>The number of nodes in a subtree: the cost of evaluating it once.</summary>
-    internal static int Size(Node node) => 1 + Children(node).Sum(Size);
+    internal static int Size(Node node)
+    {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
+        return 1 + Children(node).Sum(Size);
+    }
 }

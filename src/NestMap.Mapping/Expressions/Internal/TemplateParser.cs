@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using NestMap.Mapping.Expressions.Ast;
 
 namespace NestMap.Mapping.Expressions.Internal;
 
@@ -47,13 +45,7 @@ internal static class TemplateParser
         return new CompiledTemplate(template, [.. texts], [.. placeholders]);
     }
 
-    private static CompiledExpression CompilePlaceholder(string template, int start, int end, ExpressionPolicy policy)
-    {
-        // Parsed in place so that error carets point into the template.
-        var documents = new List<JsonDocument>();
-        Node root = JmesPath.Parse(template, start, end, policy, documents, out _);
-        PolicyCheck.Run(root, template, policy);
-        (Evaluator evaluator, int slots) = Compiler.Compile(root);
-        return new CompiledExpression(template[start..end].Trim(), policy, evaluator, slots, [.. documents]);
-    }
+    // Compiled in place so that error carets point into the template.
+    private static CompiledExpression CompilePlaceholder(string template, int start, int end, ExpressionPolicy policy) =>
+        JmesPath.CompileRange(template, start, end, policy, template[start..end].Trim());
 }

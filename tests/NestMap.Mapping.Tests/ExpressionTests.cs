@@ -1,0 +1,191 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NestMap.Mapping.Expressions;
+
+namespace NestMap.Mapping.Tests;
+
+/// <summary>The engine's own contract beyond the compliance suite: missing versus null, results, extensions, threads.</summary>
+public sealed class ExpressionTests
+{
+    private const string Order = """
+        {
+          "order": {
+            "id": "A-17",
+            "customer": { "name": "Ada", "email": null },
+            "items": [
+              { "sku": "X1", "quantity": 2, "price": 10.5 },
+              { "sku": "Y2", "quantity": 1, "price": 4 }
+            ],
+            "note": "",
+            "shipping_type": null
+          }
+        }
+        """;
+
+    private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement;
+
+    [Theory]
+    [InlineData("order.customer.email", false)]
+    [InlineData("order.customer.phone", true)]
+    [InlineData("order.customer.email.domain", true)]
+    [InlineData("order.items[5]", true)]
+    [InlineData("order.items[0].sku", false)]
+    [InlineData("order.nothing[*].sku", true)]
+    [InlineData("`null`", false)]
+    [InlineData("not_null(order.nothing)", false)]
+    [InlineData("order.nothing || order.missing", true)]
+    [InlineData("order.shipping_type", false)]
+    public void Evaluate_ReportsMissingApartFromNull(string expression, bool missing)
+    {
+        JsonNode? node = JmesPath.Compile(expression).Evaluate(Parse(Order), out bool wasMissing);
+
+        Assert.Equal(missing, wasMissing);
+        if (missing)
+        {
+            Assert.Null(node);
+        }
+    }
+
+    [Theory]
+    [InlineData("order.shipping_type ?? 'STANDARD'", "null")]
+    [InlineData("order.shipping_method ?? 'STANDARD'", "\"STANDARD\"")]
+    [InlineData("order.shipping_type || 'STANDARD'", "\"STANDARD\"")]
+    [InlineData("order.note ?? 'none'", "\"\"")]
+    [InlineData("order.note || 'none'", "\"none\"")]
+    [InlineData("order.a ?? order.b ?? order.id", "\"A-17\"")]
+    public void Coalesce_FallsBackOnlyWhenMissing(string expression, string expected)
+    {
+        Assert.Equal(expected, JmesPath.Compile(expression).EvaluateValue(Parse(Order)).ToString());
+    }
+
+    [Fact]
+    public void Evaluate_ReturnsANodeDetachedFromTheInput()
+    {
+        JsonNode? node;
+        using (var document = JsonDocument.Parse(Order))
+        {
+            node = JmesPath.Compile("order.items[0]").Evaluate(document.RootElement);
+        }
+
+        Assert.Equal("X1", node!["sku"]!.GetValue<string>());
+        Assert.Equal(10.5, node["price"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void EvaluateValue_SelectsExistingElementsWithoutCopying()
+    {
+        JsonElement input = Parse(Order);
+
+        ExpressionValue value = JmesPath.Compile("order.customer").EvaluateValue(input);
+
+        Assert.True(value.TryGetElement(out JsonElement element));
+        Assert.Equal(input.GetProperty("order").GetProperty("customer").GetRawText(), element.GetRawText());
+        Assert.False(JmesPath.Compile("order.items[].sku").EvaluateValue(input).TryGetElement(out _));
+    }
+
+    [Theory]
+    [InlineData("order.customer.name")]
+    [InlineData("order.items[1].price")]
+    [InlineData("order.nothing.at.all")]
+    [InlineData("order.customer.name || 'x'")]
+    [InlineData("order.items[0].quantity > `1`")]
+    public void EvaluateValue_OfAPathAllocatesNothing(string expression)
+    {
+        JsonElement input = Parse(Order);
+        CompiledExpression compiled = JmesPath.Compile(expression);
+        compiled.EvaluateValue(input);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            compiled.EvaluateValue(input);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void CompiledExpression_CanBeSharedBetweenThreads()
+    {
+        CompiledExpression compiled = JmesPath.Compile("let $n = length(order.items) in order.items[?quantity >= `1`].{sku: sku, n: $n} | sort_by(@, &sku)");
+        JsonElement input = Parse(Order);
+        string expected = compiled.EvaluateValue(input).ToString();
+        using var barrier = new Barrier(4);
+
+        string[] results = new string[4];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            barrier.SignalAndWait();
+            string last = string.Empty;
+            for (int i = 0; i < 2000; i++)
+            {
+                last = compiled.EvaluateValue(input).ToString();
+                Assert.Equal(expected, last);
+            }
+
+            results[t] = last;
+        });
+
+        Assert.All(results, r => Assert.Equal(expected, r));
+        Assert.Equal("""[{"sku":"X1","n":2},{"sku":"Y2","n":2}]""", expected);
+    }
+
+    [Fact]
+    public void WriteTo_WritesTheValueAsJson()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            JmesPath.Compile("{total: sum(order.items[].price), skus: order.items[].sku}").EvaluateValue(Parse(Order)).WriteTo(writer);
+        }
+
+        Assert.Equal("""{"total":14.5,"skus":["X1","Y2"]}""", System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    [Fact]
+    public void FieldNames_FromOtherRuntimes_ArePlainFields()
+    {
+        JsonElement input = Parse("""{"__proto__": {"polluted": 1}, "constructor": "c", "GetType": "g", "toString": 5}""");
+
+        Assert.Equal("""[1,"c","g",5]""", JmesPath.Compile("[__proto__.polluted, constructor, GetType, toString]").EvaluateValue(input).ToString());
+        Assert.True(JmesPath.Compile("length.GetType").EvaluateValue(input).IsMissing);
+    }
+
+    [Theory]
+    [InlineData("Hello {{ order.customer.name }}!", "Hello Ada!", 0)]
+    [InlineData("{{order.id}}/{{ order.items[0].quantity }}/{{ order.items[].sku }}", "A-17/2/[\"X1\",\"Y2\"]", 0)]
+    [InlineData("[{{ order.customer.email }}][{{ order.customer.phone }}]", "[][]", 1)]
+    [InlineData("literal \\{{ braces }}", "literal {{ braces }}", 0)]
+    [InlineData("no placeholders", "no placeholders", 0)]
+    public void Template_Interpolates(string template, string expected, int missing)
+    {
+        CompiledTemplate compiled = JmesPath.CompileTemplate(template);
+
+        Assert.Equal(expected, compiled.Render(Parse(Order), out int wasMissing));
+        Assert.Equal(missing, wasMissing);
+    }
+
+    [Fact]
+    public void Template_ErrorsPointIntoTheTemplate()
+    {
+        ExpressionException e = Assert.Throws<ExpressionException>(() => JmesPath.CompileTemplate("Hi {{ user. }} and {{ x }}"));
+
+        Assert.Equal(ExpressionErrorKind.Syntax, e.Kind);
+        Assert.Equal("Hi {{ user. }} and {{ x }}", e.Expression);
+        Assert.Equal(12, e.Offset);
+
+        ExpressionException open = Assert.Throws<ExpressionException>(() => JmesPath.CompileTemplate("Hi {{ user"));
+        Assert.Equal(3, open.Offset);
+    }
+
+    [Fact]
+    public void Templates_RespectThePolicy()
+    {
+        var policy = new ExpressionPolicy { AllowedRoots = ["user"] };
+
+        Assert.Equal("Hi Bo", JmesPath.CompileTemplate("Hi {{ user.name }}", policy).Render(Parse("""{"user": {"name": "Bo"}}""")));
+        ExpressionException e = Assert.Throws<ExpressionException>(() => JmesPath.CompileTemplate("Hi {{ secret }}", policy));
+        Assert.Equal(ExpressionErrorKind.Policy, e.Kind);
+        Assert.Equal(6, e.Offset);
+    }
+}
