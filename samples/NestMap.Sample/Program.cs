@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using NestMap;
+using NestMap.Mapping.Expressions;
 
 // ---- README example (tests/NestMap.Tests/ReadmeTests.cs checks that README.md shows exactly this) ----
 var sessions = new ConcurrentNestedMap<string, string, Session>();
@@ -27,6 +29,17 @@ using var expiring = new ConcurrentNestedMap<string, string, Session>(new()
 });
 expiring.Set("acme", "s-3", new Session("carol"), TimeSpan.FromMinutes(5));   // a per-call TTL
 // ---- end of README expiry example ----
+
+// ---- README expression example ----
+var policy = new ExpressionPolicy { AllowedRoots = ["order", "user"] };      // the sandbox: only these input fields
+var shipping = JmesPath.Compile("{code: $.order.shipping_type || 'STANDARD', skus: order.items[].sku}", policy);
+var city = JmesPath.Compile("user.profile.address.city", policy);
+
+using var input = JsonDocument.Parse("""{"order": {"items": [{"sku": "A1"}, {"sku": "B2"}]}, "user": {}}""");
+Console.WriteLine(shipping.Evaluate(input.RootElement)?.ToJsonString());   // {"code":"STANDARD","skus":["A1","B2"]}
+city.Evaluate(input.RootElement, out var missing);
+Console.WriteLine($"city is missing (no such path), not null: {missing}");    // True
+// ---- end of README expression example ----
 
 // The churn demo: 8 threads sign sessions in and out across 2,000 tenants, against a nested ConcurrentDictionary
 // that removes entries the usual way (the emptied inner maps stay behind) and against ConcurrentNestedMap.

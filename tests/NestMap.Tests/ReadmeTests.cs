@@ -22,7 +22,7 @@ public sealed class ReadmeTests
             at = end + 3;
         }
 
-        Assert.Equal(2, blocks.Count);
+        Assert.Equal(3, blocks.Count);
         Assert.All(blocks, block =>
         {
             Assert.False(string.IsNullOrWhiteSpace(block));
