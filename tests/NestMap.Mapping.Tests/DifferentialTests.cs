@@ -38,17 +38,15 @@ namespace NestMap.Mapping.Tests;
 /// <item>Parentheses stop a projection here and in jmespath.py (<c>(*.x).a</c> is null); JmesPath.Net projects through
 /// them. A generated parenthesised expression takes no further segments.</item>
 /// <item>JSON nulls in projections: the spec drops null results; JmesPath.Net drops missing values only and keeps JSON
-/// nulls from <c>*</c>, slices and filters, and skips null elements before evaluating the right-hand side
-/// (<c>[`null`][*].abs(@)</c> is <c>[]</c> there, an error here and in jmespath.py). Documents and literals hold no null,
-/// no function follows a projection, and a final result equal up to such nulls is counted, not failed.</item>
+/// nulls from <c>*</c>, slices and filters. Documents and literals hold no null, and a final result equal up to such
+/// nulls is counted, not failed.</item>
 /// <item><c>contains</c> of a string and a non-string: the spec says <c>false</c>, JmesPath.Net crashes. The search
 /// argument is a string or a number. JmesPath.Net also raises cast exceptions instead of <c>invalid-type</c> elsewhere
 /// (<c>merge(`{}`, `null`)</c>, <c>sort</c> of objects); such a crash agrees with any error of ours.</item>
 /// <item>JmesPath.Net leaks parser state between expressions, even across instances: after <c>map(&amp;[*], x)</c> a later
 /// <c>to_string([*])</c> fails with <c>invalid-type</c>, and after <c>map(&amp;*, x)</c> <c>length(*)</c> throws a null
 /// reference. Generated expression arguments are written <c>&amp;(@ | e)</c>, and the pairs run on one thread.</item>
-/// <item>Not generated: <c>.[...]</c> and <c>.{...}</c> after a path, because of our bug pinned by
-/// <see cref="ProjectedMultiSelect_OnNullElement_IsDropped"/>; arithmetic (JmesPath.Net has it, with double results and
+/// <item>Not generated: arithmetic (JmesPath.Net has it, with double results and
 /// <c>null</c> for non-numbers where we raise <c>invalid-type</c>), <c>let</c>, <c>$</c> and the JEP-14 string functions
 /// (JmesPath.Net has them; outside the subset under test); the ternary and <c>??</c> (JmesPath.Net lacks them).</item>
 /// </list>
@@ -148,14 +146,13 @@ public sealed class DifferentialTests
             TestContext.Current.TestOutputHelper?.WriteLine(d);
         }
 
-
         // What is left are JmesPath.Net deviations the generator cannot steer around (see the class remarks): rare, and
         // printed above. A disagreement rate above this bound means something new, on one side or the other.
         Assert.True(disagreements.Count <= Iterations / 500, $"{disagreements.Count} disagreements:\n" + string.Join("\n", disagreements.Take(10)));
 
         // The test means something only if most pairs evaluate and many give more than null.
         Assert.True(values > Iterations / 2, $"only {values} of {Iterations} pairs evaluated without error");
-        Assert.True(nonNull > Iterations / 4, $"only {nonNull} of {Iterations} pairs gave a non-null value");
+        Assert.True(nonNull > Iterations / 5, $"only {nonNull} of {Iterations} pairs gave a non-null value");
     }
 
     /// <summary>The rows of <c>docs/jmespath-differences.md</c>: each engine's documented result (<c>error:kind</c> for an error).</summary>
@@ -184,7 +181,6 @@ public sealed class DifferentialTests
     [InlineData("[:]", "[null, 1]", "[1]", "[null, 1]")]
     [InlineData("[?`true`]", "[null, 1]", "[1]", "[null, 1]")]
     [InlineData("(*.x).a", """{"a": {"x": 1}}""", "null", "[]")]
-    [InlineData("[*].abs(@)", "[null]", "error:invalid-type", "[]")]
     [InlineData("contains('x', `null`)", "{}", "false", "error:")]
     [InlineData("`[1, 2, 3]`[3::-2]", "{}", "[3, 1]", "[2]")]
     [InlineData("'bar'[3::-2]", "{}", "\"rb\"", "\"a\"")]
@@ -199,16 +195,18 @@ public sealed class DifferentialTests
     }
 
     /// <summary>
-    /// A multi-select applied to a null element of a projection is null, so the element is dropped (jmespath.py and
-    /// JmesPath.Net agree; our <c>`null`.[a]</c> is already null outside a projection). Skipped until our engine is fixed;
-    /// the generator leaves out <c>.[...]</c> and <c>.{...}</c> after a projection until then.
+    /// What follows a projection applies to each element as a sub-expression, and a sub-expression of null is null
+    /// (JEP-19), which the projection drops: null elements never reach the right-hand side. Found by the differential
+    /// test (we evaluated multi-selects and functions on null elements); JmesPath.Net agrees for <c>[*]</c> and
+    /// <c>[]</c> (it keeps the nulls of <c>*</c>, see the table).
     /// </summary>
-    [Theory(Skip = "Our bug: a projected multi-select on a null element yields [null]/{..: null} instead of being dropped")]
+    [Theory]
+    [InlineData("[*].abs(@)", "[null]", "[]")]
     [InlineData("[*].[a]", "[null, {\"a\": 1}]", "[[1]]")]
     [InlineData("[*].{b: a}", "[null]", "[]")]
     [InlineData("[].[a]", "[null]", "[]")]
     [InlineData("*.[a]", """{"x": null}""", "[]")]
-    public void ProjectedMultiSelect_OnNullElement_IsDropped(string expression, string document, string expected)
+    public void Projection_SkipsNullElements(string expression, string document, string expected)
     {
         AssertOutcome(expected, RunOurs(document, expression), "ours");
     }
@@ -429,11 +427,7 @@ public sealed class DifferentialTests
                     (1, condition.Select(c => new Expr($"[?{c}]", Primary))));
                 segments.Add((2, condition.Select(c => $"[?{c}]")));
 
-                // Not generated: a function after a projection meets its null elements, which JmesPath.Net skips
-                // and we evaluate (as jmespath.py does): [`null`][*].abs(@) is an error here, [] there.
-
-                // Not generated until our bug is fixed (ProjectedMultiSelect_OnNullElement_IsDropped):
-                // last = Gen.Frequency((6, Gen.Const(string.Empty)), (1, list.Select(l => "." + l)), (1, hash.Select(h => "." + h)));
+                last = Gen.Frequency((12, Gen.Const(string.Empty)), (1, list.Select(l => "." + l)), (1, hash.Select(h => "." + h)));
             }
 
             Gen<Expr> path = Gen.Select(head, Gen.Frequency([.. segments]).Array[0, 3], last, (h, tail, end) =>

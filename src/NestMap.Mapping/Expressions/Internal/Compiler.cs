@@ -349,6 +349,13 @@ internal sealed class Compiler
             {
                 foreach (JValue item in array.EnumerateArray())
                 {
+                    // Whatever follows a projection is applied to each element as a sub-expression would be, and a
+                    // sub-expression of null is null (JEP-19), which the projection drops: null elements are skipped.
+                    if (item.IsNullOrMissing)
+                    {
+                        continue;
+                    }
+
                     context.Steps(cost, offset);
                     JValue result = right(item, ref context);
                     if (!result.IsNullOrMissing)
@@ -385,8 +392,14 @@ internal sealed class Compiler
                 JValue.ObjectIterator members = obj.EnumerateObject();
                 while (members.MoveNext())
                 {
+                    JValue item = members.CurrentValue;
+                    if (item.IsNullOrMissing)
+                    {
+                        continue; // As in a list projection: a null value projects to null, which is dropped.
+                    }
+
                     context.Steps(cost, offset);
-                    JValue result = right(members.CurrentValue, ref context);
+                    JValue result = right(item, ref context);
                     if (!result.IsNullOrMissing)
                     {
                         results.Add(result);
@@ -424,6 +437,11 @@ internal sealed class Compiler
                     if (!condition(item, ref context).IsTruthy)
                     {
                         continue;
+                    }
+
+                    if (item.IsNullOrMissing)
+                    {
+                        continue; // A null element that passed the filter projects to null, which is dropped.
                     }
 
                     context.Steps(rightCost, offset);
