@@ -112,7 +112,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = 0;
         bool backlog;
-        var started = NestedMapMetrics.SliceDurationEnabled ? _time.GetTimestamp() : 0;
+        var timed = NestedMapMetrics.SliceDurationEnabled;
+        var started = timed ? _time.GetTimestamp() : 0;
         try
         {
             // Read the clock before taking a lock: a time provider may run due timer callbacks inside GetTimestamp
@@ -143,7 +144,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             Volatile.Write(ref _maintaining, 0);
         }
 
-        if (started != 0)
+        if (timed)
         {
             NestedMapMetrics.RecordSlice(_name, _time.GetElapsedTime(started));
         }
@@ -710,9 +711,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     }
 
     /// <summary>Work a writer does after its locks are released: eviction over <see cref="NestedMapOptions{TOuter, TInner, TValue}.MaxEntries"/>, a maintenance slice when one is due, and the timer.</summary>
-    private void AfterWrite(long now)
+    /// <param name="clocked">Whether the write read the clock; a write that did not has no wheel to serve.</param>
+    /// <param name="now">The time the write read; any value, 0 included, is a valid timestamp (a flag says whether it was read).</param>
+    private void AfterWrite(bool clocked, long now)
     {
-        if (now == 0)
+        if (!clocked)
         {
             return;
         }

@@ -177,7 +177,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 var current = node.Value;
                 var updated = updateValueFactory(outer, inner, current, factoryArgument);
                 // Any wheel means deadlines may exist (per-call TTLs too): the commit must re-check expiry.
-                var now = _timesEntries || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
+                var clocked = _timesEntries || _outerWheel is not null || _entryWheel is not null;
+                var now = clocked ? _time.GetTimestamp() : 0;
                 List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
                 lock (map)
                 {
@@ -193,7 +194,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 }
 
                 Notify(removals);
-                AfterWrite(now);
+                AfterWrite(clocked, now);
                 return updated;
             }
             else
@@ -225,7 +226,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var hash = HashOf(inner);
-        var now = _timesEntries || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
+        var clocked = _timesEntries || _outerWheel is not null || _entryWheel is not null;
+        var now = clocked ? _time.GetTimestamp() : 0;
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var updated = false;
         while (_outer.TryGetValue(outer, out var map))
@@ -261,7 +263,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         Notify(removals);
         if (updated)
         {
-            AfterWrite(now);
+            AfterWrite(clocked, now);
         }
 
         return updated;
@@ -400,7 +402,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         TOuter outer, TInner inner, int hash, TValue value, bool overwrite, TimeSpan? ttl, bool throwWhenFull, out TValue existing, bool sweptForRoom = false)
     {
         var timed = _timesEntries || ttl is not null;
-        var now = timed || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
+        var clocked = timed || _outerWheel is not null || _entryWheel is not null;
+        var now = clocked ? _time.GetTimestamp() : 0;
         if (timed && _entryWheel is null)
         {
             EnsureEntryWheel();
@@ -502,7 +505,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             RecordSample(outer, inner, site);
         }
 
-        AfterWrite(now);
+        AfterWrite(clocked, now);
         return outcome;
     }
 

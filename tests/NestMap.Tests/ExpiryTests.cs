@@ -503,6 +503,30 @@ public sealed class ExpiryTests
     }
 
     [Fact]
+    public void WritesAtTimestampZero_StillArmTheTimerAndEvict()
+    {
+        // A timestamp of 0 is a valid time (this fake starts there); a write made at it must do its after-write work.
+        var time = new FakeTimeProvider(DateTimeOffset.MinValue);
+        Assert.Equal(0, time.GetTimestamp());
+        using var map = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            ExpireAfterWrite = TimeSpan.FromSeconds(10),
+            MaxEntries = 2,
+            CapacityPolicy = CapacityPolicy.EvictSoonestExpiring,
+        });
+        map.Set(1, 1, 1);
+        map.Set(1, 2, 2);
+        map.Set(1, 3, 3);
+        Assert.Equal(2, map.Count); // evicted down to the bound after the third write
+
+        // Nobody touches the map again: only the timer the writes armed can remove the entries.
+        time.Advance(TimeSpan.FromSeconds(10) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
     public void InvalidOptionsAndArguments_AreRefusedClearly()
     {
         Assert.Throws<ArgumentException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireAfterWrite = TimeSpan.FromSeconds(1), ExpireAfterAccess = TimeSpan.FromSeconds(1) }));
