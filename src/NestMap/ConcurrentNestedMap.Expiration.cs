@@ -550,39 +550,43 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         AddRemoval(ref removals, map.Outer, node.Key, node.Value, reason);
     }
 
-    /// <summary>Takes a retiring map's nodes out of the wheels and reports its entries; the caller marks it retired.</summary>
+    /// <summary>Takes a retired map's nodes out of the wheels and reports its entries (see <see cref="Retire_NeedsLock(InnerMap{TOuter, TInner, TValue}, RemovalReason, long, ref List{NestedRemoval{TOuter, TInner, TValue}}?, out int)"/>).</summary>
     /// <returns>How many of the entries had expired (they were already gone for readers).</returns>
-    private int ForgetEntries_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    /// <remarks>
+    /// Allocates nothing: the caller holds the wheel lock whenever the map has wheel nodes, and has reserved room in
+    /// <paramref name="removals"/> for every entry, because the map is already unlinked and retired when this runs.
+    /// </remarks>
+    private int ForgetEntries_NeedsBothLocks(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
-        var wheeled = _entryWheel is not null || map.IdleNode is not null;
-        if (!wheeled && _onRemoved is null)
+        Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
+        if (_entryWheel is null && map.IdleNode is null && _onRemoved is null)
         {
             return 0;
         }
 
         var expired = 0;
-        lock (_wheelLock)
+        foreach (var head in map.Buckets)
         {
-            foreach (var head in map.Buckets)
+            for (var node = head; node is not null; node = node.Next)
             {
-                for (var node = head; node is not null; node = node.Next)
+                if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
                 {
-                    if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
-                    {
-                        _entryWheel!.Deschedule(timed);
-                    }
-
-                    var isExpired = node.IsExpiredAt(now);
-                    expired += isExpired ? 1 : 0;
-                    AddRemoval(ref removals, map.Outer, node.Key, node.Value, isExpired ? RemovalReason.Expired : reason);
+                    Debug.Assert(Monitor.IsEntered(_wheelLock), "The wheel lock must be held.");
+                    _entryWheel!.Deschedule(timed);
                 }
-            }
 
-            if (map.IdleNode is { } idle)
-            {
-                _outerWheel!.Deschedule(idle);
-                map.IdleNode = null;
+                var isExpired = node.IsExpiredAt(now);
+                expired += isExpired ? 1 : 0;
+                Debug.Assert(_onRemoved is null || removals!.Count < removals.Capacity, "Room for the report was reserved.");
+                AddRemoval(ref removals, map.Outer, node.Key, node.Value, isExpired ? RemovalReason.Expired : reason);
             }
+        }
+
+        if (map.IdleNode is { } idle)
+        {
+            Debug.Assert(Monitor.IsEntered(_wheelLock), "The wheel lock must be held.");
+            _outerWheel!.Deschedule(idle);
+            map.IdleNode = null;
         }
 
         return expired;

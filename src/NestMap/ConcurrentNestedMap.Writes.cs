@@ -740,27 +740,56 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
 
-        // Unlink, then mark, both under the map's lock: a writer that looked the map up before the unlink blocks on the
-        // lock and then sees the mark, so no write lands in an unlinked map. The pair overload of TryRemove removes the
-        // key only while it still maps to this very map, never to a successor. Unlinking first means that if it throws
-        // (an outer comparer that throws), the map stays live and linked with its entries, and nothing is half done.
-        var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TOuter, TInner, TValue>>(map.Outer, map));
-        Debug.Assert(unlinked, "A live map is linked.");
-        expired = map.Count != 0 || map.IdleNode is not null ? ForgetEntries_NeedsLock(map, reason, now, ref removals) : 0;
-
-        var removed = map.Retire_NeedsLock();
-        if (unlinked)
+        // The unlink below cannot be undone, so everything that can fail comes before it, and nothing after it
+        // allocates: an exception (out of memory) after the unlink would leave the map unlinked but still live, and a
+        // writer that looked it up before the unlink would then add an entry nobody can reach. Before it: room for the
+        // removal reports (the only allocation) and the wheel lock (entering a monitor may allocate its sync block).
+        var held = map.Count;
+        if (_onRemoved is not null && held != 0)
         {
-            _outerCount.Decrement();
+            removals ??= new List<NestedRemoval<TOuter, TInner, TValue>>(held);
+            removals.EnsureCapacity(removals.Count + held);
         }
 
-        if (removed != 0)
+        var wheeled = (held != 0 && _entryWheel is not null) || map.IdleNode is not null;
+        var wheelLockTaken = false;
+        try
         {
-            _count.Add(-removed);
-            CountRemovals(reason, removed - expired);
-            CountRemovals(RemovalReason.Expired, expired);
-        }
+            if (wheeled)
+            {
+                Monitor.Enter(_wheelLock, ref wheelLockTaken);
+            }
 
-        return removed;
+            // Unlink, then mark, both under the map's lock: a writer that looked the map up before the unlink blocks on
+            // the lock and then sees the mark, so no write lands in an unlinked map. The pair overload of TryRemove
+            // removes the key only while it still maps to this very map, never to a successor. If it throws (an outer
+            // comparer that throws), nothing has changed: the map stays live and linked with its entries.
+            var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TOuter, TInner, TValue>>(map.Outer, map));
+            Debug.Assert(unlinked, "A live map is linked.");
+            var removed = map.Retire_NeedsLock();
+
+            // From here on nothing allocates (the reports go into the room reserved above).
+            expired = held != 0 || map.IdleNode is not null ? ForgetEntries_NeedsBothLocks(map, reason, now, ref removals) : 0;
+            if (unlinked)
+            {
+                _outerCount.Decrement();
+            }
+
+            if (removed != 0)
+            {
+                _count.Add(-removed);
+                CountRemovals(reason, removed - expired);
+                CountRemovals(RemovalReason.Expired, expired);
+            }
+
+            return removed;
+        }
+        finally
+        {
+            if (wheelLockTaken)
+            {
+                Monitor.Exit(_wheelLock);
+            }
+        }
     }
 }

@@ -183,8 +183,9 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
 
     /// <summary>Marks the map retired (its entries are gone) and returns how many entries it held.</summary>
     /// <remarks>
-    /// The caller unlinks the map from the outer map while it still holds the lock. Readers already walking its chains
-    /// overlap the retirement, so either answer they give is right.
+    /// The caller unlinks the map from the outer map while it holds the lock, and calls this right after, with nothing
+    /// that can fail in between. Readers already walking its chains overlap the retirement, so either answer they give
+    /// is right. The table is left as it was, so the caller can still walk it to report the entries.
     /// </remarks>
     public int Retire_NeedsLock()
     {
