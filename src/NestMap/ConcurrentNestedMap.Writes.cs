@@ -642,15 +642,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // swap blocks on the lock, sees the mark and retries on the successor. A lock-free reader still holding the
         // old map sees its contents as of this instant, which overlaps its read. The successor is published by the
         // reference store inside TryUpdate, which in .NET releases every earlier write to the successor's nodes.
-        // Swapping first means that if it throws (an outer comparer that throws), the old map stays live and linked.
-        // (Its timed nodes were already substituted in the wheel by their copies: an outer comparer that throws
-        // here would leave the wheel pointing at the successor's nodes; comparers must not throw, see the class remarks.)
+        // Swapping first means that if it throws (an outer comparer that throws), the old map stays live and linked,
+        // and the wheel still holds its nodes: the successor's copies take their places only after the swap, in
+        // MarkMoved_NeedsLock, which allocates nothing and cannot fail, so no exception can come between the two.
         if (!_outer.TryUpdate(map.Outer, successor, map))
         {
             throw new InvalidOperationException("Internal error: a live inner map was not linked under its outer key.");
         }
 
-        map.MarkMoved_NeedsLock();
+        map.MarkMoved_NeedsLock(successor);
     }
 
     /// <summary>Replaces <paramref name="map"/> by a smaller successor when it has drained far below its size; best effort.</summary>

@@ -527,6 +527,37 @@ public sealed class ExpiryTests
     }
 
     [Fact]
+    public void ResizeWhoseSwapThrows_LeavesTheWheelWithTheLinkedMap()
+    {
+        var time = new FakeTimeProvider();
+        var outerComparer = new CountdownComparer();
+        using var map = new ConcurrentNestedMap<string, int, int>(new()
+        {
+            TimeProvider = time,
+            OuterComparer = outerComparer,
+            ExpireAfterWrite = TimeSpan.FromMinutes(1),
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(5),
+        });
+        map.Set("o", 1, 1);
+        map.Set("o", 2, 2); // the smallest table (2 buckets) is full now
+
+        // The third entry grows the map: the write looks the outer key up (one hash), then swaps the successor in
+        // (the second hash), which throws. Nothing may have moved: the wheels still hold the old map's nodes.
+        outerComparer.ThrowAfter(1);
+        Assert.Throws<InvalidOperationException>(() => map.Set("o", 3, 3));
+        outerComparer.ThrowAfter(null);
+        Assert.Empty(map.CheckIntegrity());
+
+        map.Set("o", 3, 3);
+        Assert.Equal(3, map.CountOf("o"));
+        Assert.Empty(map.CheckIntegrity());
+        time.Advance(TimeSpan.FromMinutes(1) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Equal(0, map.OuterCount);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
     public void InvalidOptionsAndArguments_AreRefusedClearly()
     {
         Assert.Throws<ArgumentException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireAfterWrite = TimeSpan.FromSeconds(1), ExpireAfterAccess = TimeSpan.FromSeconds(1) }));
@@ -539,6 +570,32 @@ public sealed class ExpiryTests
         Assert.Throws<ArgumentOutOfRangeException>(() => map.Set(1, 1, 1, TimeSpan.Zero));
         Assert.Throws<ArgumentOutOfRangeException>(() => map.TryAdd(1, 1, 1, TimeSpan.FromSeconds(-1)));
         Assert.Equal(0, map.Count);
+    }
+
+    /// <summary>An ordinal string comparer that can be told to throw from a given call of <see cref="GetHashCode(string)"/> on.</summary>
+    private sealed class CountdownComparer : IEqualityComparer<string>
+    {
+        private int? _callsLeft;
+
+        /// <summary>Lets <paramref name="calls"/> more hash calls through, then throws on every one; <see langword="null"/> never throws.</summary>
+        public void ThrowAfter(int? calls) => _callsLeft = calls;
+
+        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+        public int GetHashCode(string obj)
+        {
+            if (_callsLeft is { } left)
+            {
+                if (left <= 0)
+                {
+                    throw new InvalidOperationException("Comparer failure injected by the test.");
+                }
+
+                _callsLeft = left - 1;
+            }
+
+            return StringComparer.Ordinal.GetHashCode(obj);
+        }
     }
 
     /// <summary>A time provider whose timers fire <c>early</c> before their due time, like millisecond system timers can.</summary>
