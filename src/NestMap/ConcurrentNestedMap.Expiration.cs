@@ -83,6 +83,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <summary>Gets the most entries one maintenance slice has removed so far (for the tests of the slice bound).</summary>
     internal int LargestSlice => Volatile.Read(ref _largestSlice);
 
+    /// <summary>Gets how many maintenance slices have thrown so far (for the tests; the integrity check reports it too).</summary>
+    internal long MaintenanceFailures => Interlocked.Read(ref _maintenanceFailures);
+
     /// <summary>Stops the expiry timer and takes the map out of the <c>NestMap</c> metrics. The map stays usable: expired entries are still never returned, and writes still clean up.</summary>
     /// <remarks>Thread-safe. A map that is not disposed does not leak: the timer and the metrics hold it weakly, so an unreferenced map is collected.</remarks>
     public void Dispose()
@@ -102,6 +105,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// and leaves the rest for later slices.
     /// </summary>
     /// <returns>The number of entries removed; 0 also when another thread is running a slice.</returns>
+    /// <remarks>
+    /// A slice that throws (a defect, an outer comparer that throws, out of memory; removal callbacks are caught
+    /// already) is counted in the integrity check's failure count, reports what it did remove, schedules a retry one
+    /// wheel tick later and re-arms the timer, then lets the exception go on to its caller.
+    /// </remarks>
     internal int RunMaintenanceSlice()
     {
         if ((_entryWheel is null && _outerWheel is null) || Interlocked.CompareExchange(ref _maintaining, 1, 0) != 0)
@@ -111,14 +119,18 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = 0;
-        bool backlog;
-        var timed = NestedMapMetrics.SliceDurationEnabled;
-        var started = timed ? _time.GetTimestamp() : 0;
+        var backlog = false;
+        var measured = NestedMapMetrics.SliceDurationEnabled;
+        long started = 0, now = 0;
+        var clockRead = false;
         try
         {
+            started = measured ? _time.GetTimestamp() : 0;
+
             // Read the clock before taking a lock: a time provider may run due timer callbacks inside GetTimestamp
             // (FakeTimeProvider does), and that callback must not find this thread holding the map's locks.
-            var now = _time.GetTimestamp();
+            now = _time.GetTimestamp();
+            clockRead = true;
             lock (_wheelLock)
             {
                 if (_entryWheel is { } entries)
@@ -139,25 +151,42 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                 }
             }
         }
+        catch
+        {
+            // The slice stopped part way: _nextDue may still be the past time that started it (the timer would fire
+            // at once, forever, if the failure repeats) or may be missing work left in the wheel. Retry one tick
+            // later; the finally below re-arms the timer for that, so an idle map does not stop expiring.
+            Interlocked.Increment(ref _maintenanceFailures);
+            lock (_wheelLock)
+            {
+                var wheel = (_entryWheel ?? _outerWheel)!;
+                Volatile.Write(ref _nextDue, (clockRead ? Math.Max(now, wheel.Time) : wheel.Time) + wheel.TickSpan);
+            }
+
+            backlog = false;
+            throw;
+        }
         finally
         {
             Volatile.Write(ref _maintaining, 0);
+
+            // The removals made before a failure happened: they are reported either way (Notify catches callbacks).
+            Notify(removals);
+            if (backlog)
+            {
+                // The rest of the backlog goes in later slices, on the thread pool: each slice holds the wheel lock for
+                // a bounded time, so writers get in between.
+                QueueContinuation();
+            }
+
+            SyncTimer();
         }
 
-        if (timed)
+        if (measured)
         {
             NestedMapMetrics.RecordSlice(_name, _time.GetElapsedTime(started));
         }
 
-        Notify(removals);
-        if (backlog)
-        {
-            // The rest of the backlog goes in later slices, on the thread pool: each slice holds the wheel lock for a
-            // bounded time, so writers get in between.
-            QueueContinuation();
-        }
-
-        SyncTimer();
         return removed;
     }
 
@@ -177,10 +206,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         RunMaintenanceInBackground();
     }
 
-    /// <summary>Runs a slice for the timer or the thread pool, where an exception would end the process: it is counted instead.</summary>
+    /// <summary>Runs a slice for the timer or the thread pool, where an exception would end the process: it stops here instead.</summary>
     /// <remarks>
     /// Nothing in a slice is expected to throw (callback exceptions are already caught); this is the last line for a
-    /// defect, and the count is part of the integrity check, so tests see it.
+    /// defect. <see cref="RunMaintenanceSlice"/> has already counted the failure (the count is part of the integrity
+    /// check, so tests see it) and re-armed the timer for a retry.
     /// </remarks>
     private void RunMaintenanceInBackground()
     {
@@ -192,7 +222,6 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         catch (Exception)
 #pragma warning restore CA1031
         {
-            Interlocked.Increment(ref _maintenanceFailures);
         }
     }
 

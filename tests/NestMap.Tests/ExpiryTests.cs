@@ -558,6 +558,37 @@ public sealed class ExpiryTests
     }
 
     [Fact]
+    public void SliceThatThrows_IsCounted_AndTheTimerStillRetries()
+    {
+        var time = new FakeTimeProvider();
+        var outerComparer = new CountdownComparer();
+        var removed = new ConcurrentQueue<NestedRemoval<string, int, int>>();
+        using var map = new ConcurrentNestedMap<string, int, int>(new()
+        {
+            TimeProvider = time,
+            OuterComparer = outerComparer,
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(1),
+            OnRemoved = removed.Enqueue,
+        });
+        map.Set("o", 1, 1);
+
+        // The timer's slice finds the idle outer key due and unlinks it: the outer comparer throws there.
+        outerComparer.ThrowAfter(0);
+        time.Advance(TimeSpan.FromMinutes(1) + Tick);
+        Assert.Equal(1, map.MaintenanceFailures);
+        Assert.Equal(1, map.OuterCount);
+        Assert.Empty(removed);
+
+        // Nobody touches the map: the failed slice must have re-armed the timer, and the retry succeeds.
+        outerComparer.ThrowAfter(null);
+        time.Advance(Tick + Tick);
+        Assert.Equal(0, map.OuterCount);
+        Assert.Equal(0, map.Count);
+        Assert.Equal(RemovalReason.Expired, Assert.Single(removed).Reason);
+        Assert.Equal(["1 maintenance slices failed with an exception."], map.CheckIntegrity());
+    }
+
+    [Fact]
     public void InvalidOptionsAndArguments_AreRefusedClearly()
     {
         Assert.Throws<ArgumentException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireAfterWrite = TimeSpan.FromSeconds(1), ExpireAfterAccess = TimeSpan.FromSeconds(1) }));
