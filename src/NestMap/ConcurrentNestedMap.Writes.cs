@@ -645,12 +645,23 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // Swapping first means that if it throws (an outer comparer that throws), the old map stays live and linked,
         // and the wheel still holds its nodes: the successor's copies take their places only after the swap, in
         // MarkMoved_NeedsLock, which allocates nothing and cannot fail, so no exception can come between the two.
-        if (!_outer.TryUpdate(map.Outer, successor, map))
+        //
+        // Race resolved here: from the swap on, other threads find the successor and may lock it and change its
+        // chains (a TryRemove unlinks a node before it waits for the wheel lock we hold), while MarkMoved_NeedsLock
+        // still walks those chains to hand the wheel places over; a copy unlinked ahead of the walk would stay out of
+        // the wheel, and its original in it. So the successor's lock is held across both. Taking an inner map's lock
+        // while holding the wheel lock inverts the usual order, but cannot deadlock: until the swap no other thread can
+        // reach the successor, so the lock is free and taken at once, and nothing inside waits for another lock. (It
+        // is taken before the swap also because entering a monitor may allocate.)
+        lock (successor)
         {
-            throw new InvalidOperationException("Internal error: a live inner map was not linked under its outer key.");
-        }
+            if (!_outer.TryUpdate(map.Outer, successor, map))
+            {
+                throw new InvalidOperationException("Internal error: a live inner map was not linked under its outer key.");
+            }
 
-        map.MarkMoved_NeedsLock(successor);
+            map.MarkMoved_NeedsLock(successor);
+        }
     }
 
     /// <summary>Replaces <paramref name="map"/> by a smaller successor when it has drained far below its size; best effort.</summary>

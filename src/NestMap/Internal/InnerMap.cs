@@ -180,13 +180,15 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
     /// takes its original's place, and the idle node names the successor as its owner.
     /// </summary>
     /// <remarks>
-    /// The caller holds the wheel lock when the maps hold wheel nodes. Allocates nothing and cannot fail: the swap
-    /// before it cannot be undone, and an exception between the two would leave the wheel holding nodes of a map that
-    /// is no longer linked (or the successor's entries out of the wheel).
+    /// The caller holds the successor's lock too (other threads can reach it once it is swapped in, and must not
+    /// change its chains during this walk), and the wheel lock when the maps hold wheel nodes. Allocates nothing and
+    /// cannot fail: the swap before it cannot be undone, and an exception between the two would leave the wheel
+    /// holding nodes of a map that is no longer linked (or the successor's entries out of the wheel).
     /// </remarks>
     public void MarkMoved_NeedsLock(InnerMap<TOuter, TInner, TValue> successor)
     {
         AssertLocked();
+        Debug.Assert(Monitor.IsEntered(successor), "The successor's lock must be held.");
         foreach (var head in successor._buckets)
         {
             for (var node = head; node is not null; node = node.Next)
