@@ -24,7 +24,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <summary>Guards both wheels and every node's wheel links.</summary>
     private readonly object _wheelLock = new();
 
-    /// <summary>Serialises changes of the timer, so that the last change made is for the latest due time.</summary>
+    /// <summary>Guards the timer's bookkeeping (<see cref="_timerSetFor"/>, <see cref="_timerApplying"/>, <see cref="_timerGeneration"/>); never held while the timer itself is called (see <see cref="SyncTimer"/>).</summary>
     private readonly object _timerLock = new();
 
     private readonly TimeProvider _time;
@@ -61,6 +61,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
     /// <summary>The due time the timer is set for (<see cref="long.MaxValue"/>: stopped; <see cref="TimerNotArmed"/>: fired); written under the timer lock.</summary>
     private long _timerSetFor = long.MaxValue;
+
+    /// <summary>Whether a thread is changing the timer (outside the timer lock); only that thread calls <see cref="ITimer.Change"/>. Under the timer lock.</summary>
+    private bool _timerApplying;
+
+    /// <summary>Bumped, under the timer lock, whenever the timer may need another change while one is being applied (a new request, a firing).</summary>
+    private long _timerGeneration;
     private ITimer? _timer;
     private bool _disposed;
     private int _maintaining;
@@ -201,6 +207,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         lock (_timerLock)
         {
             _timerSetFor = TimerNotArmed;
+            _timerGeneration++; // a change being applied right now looks again (see SyncTimer)
         }
 
         RunMaintenanceInBackground();
@@ -786,6 +793,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     }
 
     /// <summary>Sets the timer to the next due time, if that changed; never called with an inner map's lock or the wheel lock held.</summary>
+    /// <remarks>
+    /// <see cref="ITimer.Change"/> is called with no lock held: a time provider may run due timer callbacks inside it
+    /// (FakeTimeProvider runs every due callback of any of its timers there, on the calling thread), and such a
+    /// callback must not run under the timer lock: it may run a maintenance slice and removal callbacks (user code), or
+    /// wait for a thread that needs the timer lock, which would deadlock. One thread at a time applies changes (see
+    /// the race comment below), so changes can never be applied out of order.
+    /// </remarks>
     private void SyncTimer()
     {
         if (Volatile.Read(ref _nextDue) == Volatile.Read(ref _timerSetFor))
@@ -794,33 +808,84 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         }
 
         var now = _time.GetTimestamp();
-        var dueNow = false;
         lock (_timerLock)
         {
-            var target = Volatile.Read(ref _nextDue);
-            if (_disposed || target == _timerSetFor)
+            // Race resolved here: another thread is changing the timer, outside the lock. Rather than call Change
+            // concurrently (two calls may land in either order, and the older due time could win), bump the
+            // generation: that thread checks it after its call and goes round again with the latest due time.
+            if (_timerApplying)
             {
+                _timerGeneration++;
                 return;
             }
 
-            if (target <= now)
+            _timerApplying = true;
+        }
+
+        var dueNow = false;
+        try
+        {
+            while (true)
             {
-                // Due already: a timer set to zero may fire on this very thread (a fake time provider does), and a
-                // slice that re-arms it would recurse; the work goes to the thread pool instead, below.
-                dueNow = true;
+                ITimer? timer;
+                TimeSpan due;
+                long generation;
+                lock (_timerLock)
+                {
+                    generation = _timerGeneration;
+                    var target = Volatile.Read(ref _nextDue);
+                    if (_disposed || target == _timerSetFor)
+                    {
+                        _timerApplying = false;
+                        return;
+                    }
+
+                    if (target <= now)
+                    {
+                        // Due already: a timer set to zero may fire on this very thread (a fake time provider does), and
+                        // a slice that re-arms it would recurse; the work goes to the thread pool instead, below.
+                        _timerApplying = false;
+                        dueNow = true;
+                        break;
+                    }
+
+                    _timerSetFor = target;
+                    timer = target == long.MaxValue ? _timer : _timer ??= CreateTimer();
+                    due = target == long.MaxValue ? Timeout.InfiniteTimeSpan : _time.GetElapsedTime(now, target);
+                }
+
+                try
+                {
+                    timer?.Change(due, Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException) when (Volatile.Read(ref _disposed))
+                {
+                    // Dispose ran while we were outside the lock: there is no timer to set any more.
+                }
+
+                lock (_timerLock)
+                {
+                    // Nothing asked for another change, and the timer did not fire, since we read the due time: the
+                    // change we applied is the latest. Deciding and clearing the flag under one lock means a request
+                    // is either seen here or finds the flag clear and applies itself.
+                    if (generation == _timerGeneration)
+                    {
+                        _timerApplying = false;
+                        return;
+                    }
+                }
+
+                now = _time.GetTimestamp(); // no lock held: a callback this runs finds the flag set and bumps the generation
             }
-            else
+        }
+        catch
+        {
+            lock (_timerLock)
             {
-                _timerSetFor = target;
-                if (target == long.MaxValue)
-                {
-                    _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                }
-                else
-                {
-                    (_timer ??= CreateTimer()).Change(_time.GetElapsedTime(now, target), Timeout.InfiniteTimeSpan);
-                }
+                _timerApplying = false;
             }
+
+            throw;
         }
 
         if (dueNow)

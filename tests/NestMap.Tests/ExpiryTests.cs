@@ -589,6 +589,32 @@ public sealed class ExpiryTests
     }
 
     [Fact]
+    public void TimerChange_ThatRunsACallbackInline_DoesNotHoldTheTimerLock()
+    {
+        // FakeTimeProvider runs every due callback of any of its timers inside ITimer.Change, on the calling thread.
+        // Here such a callback waits for another thread that writes to the map and so needs to set the timer too.
+        var fake = new FakeTimeProvider();
+        var time = new InlineOnChange(fake);
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time });
+        var otherWriteDone = false;
+        time.RunOnNextChange(() =>
+        {
+            var other = new Thread(() => map.Set(2, 2, 2, TimeSpan.FromSeconds(1)));
+            other.Start();
+            otherWriteDone = other.Join(TimeSpan.FromSeconds(5));
+        });
+
+        map.Set(1, 1, 1, TimeSpan.FromMinutes(1)); // arms the timer: its Change runs the callback above
+        Assert.True(otherWriteDone, "A callback run inside ITimer.Change waited on a write blocked by the map's timer lock.");
+
+        // The other write's earlier deadline reached the timer: nobody touches the map, and its entry is swept.
+        fake.Advance(TimeSpan.FromSeconds(1) + Tick);
+        Assert.Equal(1, map.Count);
+        Assert.True(map.ContainsKey(1, 1));
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
     public void InvalidOptionsAndArguments_AreRefusedClearly()
     {
         Assert.Throws<ArgumentException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireAfterWrite = TimeSpan.FromSeconds(1), ExpireAfterAccess = TimeSpan.FromSeconds(1) }));
@@ -626,6 +652,42 @@ public sealed class ExpiryTests
             }
 
             return StringComparer.Ordinal.GetHashCode(obj);
+        }
+    }
+
+    /// <summary>A time provider whose timers run a test action inline in one call of <see cref="ITimer.Change"/>, as FakeTimeProvider runs other due callbacks there.</summary>
+    private sealed class InlineOnChange(FakeTimeProvider inner) : TimeProvider
+    {
+        private Action? _onNextChange;
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        /// <summary>Runs <paramref name="action"/> inside the next <see cref="ITimer.Change"/> that arms a timer.</summary>
+        public void RunOnNextChange(Action action) => _onNextChange = action;
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            new Timer(inner.CreateTimer(callback, state, dueTime, period), this);
+
+        private sealed class Timer(ITimer timer, InlineOnChange owner) : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                var changed = timer.Change(dueTime, period);
+                if (dueTime != Timeout.InfiniteTimeSpan && Interlocked.Exchange(ref owner._onNextChange, null) is { } action)
+                {
+                    action();
+                }
+
+                return changed;
+            }
+
+            public void Dispose() => timer.Dispose();
+
+            public ValueTask DisposeAsync() => timer.DisposeAsync();
         }
     }
 
