@@ -333,9 +333,34 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         return span == 0 || span >= none - now ? none + Math.Max(0, now) : now + span;
     }
 
-    /// <summary>The current time when <paramref name="node"/> has a deadline to check; otherwise 0, which no plain node is expired at.</summary>
+    /// <summary>
+    /// The current time when <paramref name="node"/> or its outer key has a deadline to check; otherwise 0, a
+    /// placeholder that changes no answer (a plain node is never expired, nor an outer key without idle expiry).
+    /// </summary>
     private long NowIfTimed(InnerMap<TOuter, TInner, TValue>.Node node) =>
-        node is InnerMap<TOuter, TInner, TValue>.TimedNode ? _time.GetTimestamp() : 0;
+        node is InnerMap<TOuter, TInner, TValue>.TimedNode || _idleTtl != 0 ? _time.GetTimestamp() : 0;
+
+    /// <summary>Gets whether the outer key of <paramref name="map"/> has passed its idle deadline at <paramref name="now"/>: from then on it is gone with all its entries, swept or not.</summary>
+    /// <remarks>Never true without idle expiry: an idle node kept only for the outer-key bound has no deadline.</remarks>
+    private static bool IsOuterExpiredAt(InnerMap<TOuter, TInner, TValue> map, long now) =>
+        map.IdleNode is { } idle && idle.IsExpiredAt(now);
+
+    /// <summary>Gets whether the outer key of <paramref name="map"/> has passed its idle deadline now, for a lock-free read (reads the clock only when needed).</summary>
+    private bool IsOuterExpiredOnRead(InnerMap<TOuter, TInner, TValue> map)
+    {
+        if (_idleTtl == 0 || map.IdleNode is not { } idle)
+        {
+            return false;
+        }
+
+        var deadline = Volatile.Read(ref idle.Deadline);
+        if (_coarseClock is { } coarse && coarse.IsCertainlyAhead(deadline))
+        {
+            return false;
+        }
+
+        return deadline <= (_coarseClock?.PreciseNow() ?? _time.GetTimestamp());
+    }
 
     /// <summary>Checks a node found by a lock-free read against its deadline, and slides the entry's and outer key's deadlines.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -348,6 +373,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         {
             // No deadline (an entry kept only for a bound): no clock needed.
             return true;
+        }
+
+        // The outer key's idle deadline bounds every entry's: from it on, the outer key is gone with all its entries.
+        // A map being retired keeps its idle node, so a reader that found the map just before it was unlinked still
+        // checks the deadline that retired it.
+        var idle = _idleTtl != 0 ? map.IdleNode : null;
+        if (idle is not null)
+        {
+            deadline = Math.Min(deadline, Volatile.Read(ref idle.Deadline));
         }
 
         // The exact deadline, on every read: an expired value is never returned, swept or not. With the system clock,
@@ -363,6 +397,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             now = _coarseClock?.PreciseNow() ?? _time.GetTimestamp();
             if (deadline < none && deadline <= now)
             {
+                // Gone: and not slid back to life either (a read never moves a deadline that has passed).
                 return false;
             }
         }
@@ -372,7 +407,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl));
         }
 
-        if (_idleTtl != 0 && map.IdleNode is { } idle)
+        if (idle is not null)
         {
             Slide(idle, now + _idleTtl, SlideThreshold(_idleTtl));
         }
@@ -600,6 +635,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             return 0;
         }
 
+        // An outer key past its idle deadline was already gone for readers with all its entries.
+        var outerExpired = IsOuterExpiredAt(map, now);
         var expired = 0;
         foreach (var head in map.Buckets)
         {
@@ -611,7 +648,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                     _entryWheel!.Deschedule(timed);
                 }
 
-                var isExpired = node.IsExpiredAt(now);
+                var isExpired = outerExpired || node.IsExpiredAt(now);
                 expired += isExpired ? 1 : 0;
                 Debug.Assert(_onRemoved is null || removals!.Count < removals.Capacity, "Room for the report was reserved.");
                 AddRemoval(ref removals, map.Outer, node.Key, node.Value, isExpired ? RemovalReason.Expired : reason);
@@ -620,9 +657,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
         if (map.IdleNode is { } idle)
         {
+            // Out of the wheel, but still the retired map's: a lock-free reader that found this map before the unlink
+            // checks its deadline (see IsLiveOnRead). Nothing else looks at a retired map's idle node.
             Debug.Assert(Monitor.IsEntered(_wheelLock), "The wheel lock must be held.");
             _outerWheel!.Deschedule(idle);
-            map.IdleNode = null;
         }
 
         return expired;

@@ -168,7 +168,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         while (true)
         {
             if (_outer.TryGetValue(outer, out var map) && map.Find(inner, hash, _innerComparer) is { } node
-                && !node.IsExpiredAt(NowIfTimed(node)))
+                && NowIfTimed(node) is var seenAt && !node.IsExpiredAt(seenAt) && !IsOuterExpiredAt(map, seenAt))
             {
                 // Optimistic update: read the version (volatile, so acquire) before the value, compute
                 // outside the lock, then commit only if no write touched the entry in between. The writer's side
@@ -182,9 +182,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
                 lock (map)
                 {
-                    // Race: the entry may have been rewritten, removed or expired, or its map retired or replaced by
-                    // a resized successor, while the factory ran. Any of those fails the check below and we start over.
-                    if (!map.IsLive || !map.IsUnchanged_NeedsLock(node, version, _innerComparer) || node.IsExpiredAt(now))
+                    // Race: the entry may have been rewritten, removed or expired (itself or its outer key), or its
+                    // map retired or replaced by a resized successor, while the factory ran. Any of those fails the
+                    // check below and we start over (an expired outer key then takes the add path, see WriteCore).
+                    if (!map.IsLive || !map.IsUnchanged_NeedsLock(node, version, _innerComparer) || node.IsExpiredAt(now) || IsOuterExpiredAt(map, now))
                     {
                         continue;
                     }
@@ -247,8 +248,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                     break;
                 }
 
+                // An outer key past its idle deadline holds no entry any more: nothing to update (the sweeper or the
+                // next write removes it).
                 var node = map.Find(inner, hash, _innerComparer);
-                if (node is null || node.IsExpiredAt(now) || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
+                if (node is null || node.IsExpiredAt(now) || IsOuterExpiredAt(map, now) || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
                 {
                     break;
                 }
@@ -284,7 +287,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var hash = HashOf(inner);
-        var now = _entryWheel is not null ? _time.GetTimestamp() : 0;
+        var now = _entryWheel is not null || _idleTtl != 0 ? _time.GetTimestamp() : 0; // else 0: a placeholder, nothing can expire
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = false;
         value = default;
@@ -320,6 +323,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 // just linked and is about to fill; retiring it would only send that writer round again.
                 if (node is null)
                 {
+                    break;
+                }
+
+                if (IsOuterExpiredAt(map, now))
+                {
+                    // The outer key passed its idle deadline: the entry is gone already, and the sweeper removes the
+                    // outer key within a tick (or the next write to it does).
                     break;
                 }
 
@@ -371,7 +381,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = 0;
-        var now = _entryWheel is not null ? _time.GetTimestamp() : 0;
+        var now = _entryWheel is not null || _idleTtl != 0 ? _time.GetTimestamp() : 0; // else 0: a placeholder, nothing can expire
         while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
@@ -415,8 +425,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         WriteOutcome outcome;
         (string Name, long Limit) refusedBy = default;
         existing = default!;
+        InnerMap<TOuter, TInner, TValue>? idleExpired = null;
         while (true)
         {
+            if (idleExpired is not null)
+            {
+                RetireIfIdleExpired(idleExpired, now, ref removals);
+                idleExpired = null;
+            }
+
             var map = GetOrCreateInner(outer, now, ref removals);
             if (map is null)
             {
@@ -435,6 +452,16 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 // and stays linked until someone takes our entry out of it.
                 if (!map.IsLive)
                 {
+                    continue;
+                }
+
+                if (IsOuterExpiredAt(map, now))
+                {
+                    // The outer key passed its idle deadline: for readers it is gone with all its entries, swept or
+                    // not. The write replaces it rather than revives it: its old entries are removed, reported as
+                    // expired, exactly as the sweeper would have, and the retry links a fresh inner map, so no entry a
+                    // reader saw expire comes back. The removal happens below, after this lock is released.
+                    idleExpired = map;
                     continue;
                 }
 
@@ -687,6 +714,40 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         catch (OutOfMemoryException)
         {
             // Shrinking only gives memory back; the removal that triggered it is done and must be reported as done.
+        }
+    }
+
+    /// <summary>Retires <paramref name="map"/> if its outer key is still past its idle deadline at <paramref name="now"/>; the caller holds no lock and looks the outer key up again afterwards.</summary>
+    /// <remarks>
+    /// Lock order (see the Expiration remarks): a writer holding an inner map's lock may wait for the wheel lock, but
+    /// here it need not, so it acts as the sweeper does: wheel lock first, then only a try of the map's lock. That keeps
+    /// this path within what the systematic tests can check: Coyote's scheduler models <see cref="Monitor.TryEnter(object)"/>
+    /// as a blocking acquire, and would report the sweeper's try against a writer that waits for the wheel lock while
+    /// holding the map's as a deadlock (in .NET the try fails and the sweeper passes over the map).
+    /// </remarks>
+    private void RetireIfIdleExpired(InnerMap<TOuter, TInner, TValue> map, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        lock (_wheelLock)
+        {
+            // Race resolved here: between our check under the map's lock and now, another writer may have replaced
+            // the outer key the same way, or the sweeper may have retired it, so decide again under both locks. A map
+            // whose lock is busy now is left alone: the caller's retry blocks on that lock and checks again.
+            if (!Monitor.TryEnter(map))
+            {
+                return;
+            }
+
+            try
+            {
+                if (map.IsLive && IsOuterExpiredAt(map, now))
+                {
+                    Retire_NeedsLock(map, RemovalReason.Expired, now, ref removals);
+                }
+            }
+            finally
+            {
+                Monitor.Exit(map);
+            }
         }
     }
 

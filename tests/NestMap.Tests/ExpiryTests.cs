@@ -615,6 +615,94 @@ public sealed class ExpiryTests
     }
 
     [Fact]
+    public void IdleExpiredOuterKey_IsAbsentForEveryRead_BeforeAnySweep()
+    {
+        var time = new FakeTimeProvider();
+        var removed = new ConcurrentQueue<NestedRemoval<string, string, int>>();
+        using var map = new ConcurrentNestedMap<string, string, int>(new()
+        {
+            TimeProvider = time,
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(1),
+            OnRemoved = removed.Enqueue,
+        });
+        map.Set("tenant", "a", 1);
+        map.Set("tenant", "b", 2);
+        map.Set("other", "c", 3);
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(map.TryGetValue("other", "c", out _)); // keeps "other" alive; "tenant" idles on
+        time.Advance(TimeSpan.FromSeconds(30) - TimeSpan.FromTicks(1));
+        Assert.Equal(2, map.CountOf("tenant"));
+
+        // Exactly at the idle deadline the outer key is gone with its entries for every read, swept or not (the
+        // timer fires only at the end of the deadline's tick), and reading it does not bring it back.
+        time.Advance(TimeSpan.FromTicks(1));
+        Assert.Equal(3, map.Count); // nothing swept yet
+        Assert.False(map.TryGetValue("tenant", "a", out _));
+        Assert.False(map.ContainsKey("tenant", "b"));
+        Assert.False(map.ContainsOuter("tenant"));
+        Assert.Equal(0, map.CountOf("tenant"));
+        Assert.Empty(map.SnapshotOf("tenant"));
+        Assert.Equal(["other"], map.OuterKeys);
+        Assert.Equal([new NestedEntry<string, string, int>("other", "c", 3)], map);
+        Assert.False(map.TryUpdate("tenant", "a", 10, 1));
+        Assert.Equal(1, map.CountOf("other"));
+        Assert.Empty(removed);
+
+        time.Advance(Tick);
+        Assert.Equal(1, map.Count);
+        Assert.Equal(1, map.OuterCount);
+        Assert.Equal(["a", "b"], removed.Select(r => r.Inner).Order());
+        Assert.All(removed, r => Assert.Equal(RemovalReason.Expired, r.Reason));
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void WriteToIdleExpiredOuterKey_StartsItAfresh()
+    {
+        var time = new FakeTimeProvider();
+        var removed = new ConcurrentQueue<NestedRemoval<int, int, int>>();
+        using var map = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(1),
+            OnRemoved = removed.Enqueue,
+        });
+        map.Set(1, 1, 1);
+        map.Set(1, 2, 2);
+        map.Set(2, 1, 1);
+        map.Set(3, 1, 1);
+        map.Set(4, 1, 1);
+        time.Advance(TimeSpan.FromMinutes(1)); // every outer key at its idle deadline, none swept yet
+
+        // A write replaces the expired outer key: the old entries go now, as expired, and do not come back.
+        map.Set(1, 3, 3);
+        Assert.Equal(1, map.CountOf(1));
+        Assert.False(map.ContainsKey(1, 1));
+        Assert.Equal([1, 2], removed.Select(r => r.Inner).Order());
+        Assert.All(removed, r => Assert.Equal(RemovalReason.Expired, r.Reason));
+
+        // The same for the other writes: an update of an expired outer key's entry adds it afresh.
+        Assert.Equal(5, map.AddOrUpdate(2, 1, 5, (_, _, current) => current + 100));
+        Assert.True(map.TryAdd(3, 1, 7));
+        Assert.Equal(7, map[3, 1]);
+
+        // Removing from an expired outer key removes nothing live (RemoveOuter still takes the expired entries out).
+        Assert.False(map.TryRemove(4, 1, out _));
+        Assert.Equal(4, removed.Count);
+        Assert.Equal(0, map.RemoveOuter(4));
+        Assert.Equal(5, removed.Count);
+        Assert.All(removed, r => Assert.Equal(RemovalReason.Expired, r.Reason));
+
+        Assert.Equal(3, map.Count);
+        Assert.Equal(3, map.OuterCount);
+        Assert.Empty(map.CheckIntegrity());
+        time.Advance(TimeSpan.FromMinutes(1) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
     public void InvalidOptionsAndArguments_AreRefusedClearly()
     {
         Assert.Throws<ArgumentException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireAfterWrite = TimeSpan.FromSeconds(1), ExpireAfterAccess = TimeSpan.FromSeconds(1) }));
