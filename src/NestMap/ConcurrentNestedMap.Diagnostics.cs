@@ -174,5 +174,5 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     /// <summary>Whether an entry is present and unexpired at <paramref name="now"/>, without counting as an access.</summary>
     private bool IsResidentAt(TOuter outer, TInner inner, long now) =>
-        _outer.TryGetValue(outer, out var map) && map.Find(inner, HashOf(inner), _innerComparer) is { } node && !node.IsExpiredAt(now);
+        _outer.TryGetValue(outer, out var map) && map.Find(inner, HashOf(inner), _innerComparer) is { } node && !node.IsExpiredAt(now) && !IsOuterExpiredAt(map, now);
 }

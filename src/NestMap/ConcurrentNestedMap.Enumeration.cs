@@ -15,10 +15,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
     {
         get
         {
+            var now = _idleTtl != 0 ? _time.GetTimestamp() : 0; // 0: a placeholder, no outer key can expire
             foreach (var pair in _outer)
             {
-                // Skips a map a writer has just linked and not yet filled, and one being retired.
-                if (pair.Value.Count > 0)
+                // Skips a map a writer has just linked and not yet filled, one being retired, and an outer key past
+                // its idle deadline (gone for reads, swept or not).
+                if (pair.Value.Count > 0 && !IsOuterExpiredAt(pair.Value, now))
                 {
                     yield return pair.Key;
                 }
@@ -32,7 +34,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
     /// Weakly consistent, like <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/>'s
     /// enumeration: safe while other threads write, never throws because of them and never blocks them; no entry is
     /// yielded twice; an entry added, changed or removed during the enumeration may or may not be seen; an entry whose deadline passed
-    /// before the enumeration began is not seen. It is not a
+    /// before the enumeration began is not seen, nor an entry of an outer key whose idle deadline passed by then. It is not a
     /// snapshot; use <see cref="SnapshotOf"/> for an atomic copy of one outer key.
     /// </remarks>
     public IEnumerator<NestedEntry<TOuter, TInner, TValue>> GetEnumerator()
@@ -40,6 +42,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
         var now = _time.GetTimestamp();
         foreach (var pair in _outer)
         {
+            if (IsOuterExpiredAt(pair.Value, now))
+            {
+                continue; // past its idle deadline: gone with all its entries
+            }
+
             // Lock-free walk over the bucket array loaded once: see InnerMap's remarks for why every chain walked
             // this way is a consistent past state of that chain, with no node seen twice.
             var buckets = pair.Value.Buckets;

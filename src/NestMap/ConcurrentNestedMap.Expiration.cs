@@ -24,7 +24,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <summary>Guards both wheels and every node's wheel links.</summary>
     private readonly object _wheelLock = new();
 
-    /// <summary>Serialises changes of the timer, so that the last change made is for the latest due time.</summary>
+    /// <summary>Guards the timer's bookkeeping (<see cref="_timerSetFor"/>, <see cref="_timerApplying"/>, <see cref="_timerGeneration"/>); never held while the timer itself is called (see <see cref="SyncTimer"/>).</summary>
     private readonly object _timerLock = new();
 
     private readonly TimeProvider _time;
@@ -61,6 +61,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
     /// <summary>The due time the timer is set for (<see cref="long.MaxValue"/>: stopped; <see cref="TimerNotArmed"/>: fired); written under the timer lock.</summary>
     private long _timerSetFor = long.MaxValue;
+
+    /// <summary>Whether a thread is changing the timer (outside the timer lock); only that thread calls <see cref="ITimer.Change"/>. Under the timer lock.</summary>
+    private bool _timerApplying;
+
+    /// <summary>Bumped, under the timer lock, whenever the timer may need another change while one is being applied (a new request, a firing).</summary>
+    private long _timerGeneration;
     private ITimer? _timer;
     private bool _disposed;
     private int _maintaining;
@@ -83,6 +89,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <summary>Gets the most entries one maintenance slice has removed so far (for the tests of the slice bound).</summary>
     internal int LargestSlice => Volatile.Read(ref _largestSlice);
 
+    /// <summary>Gets how many maintenance slices have thrown so far (for the tests; the integrity check reports it too).</summary>
+    internal long MaintenanceFailures => Interlocked.Read(ref _maintenanceFailures);
+
     /// <summary>Stops the expiry timer and takes the map out of the <c>NestMap</c> metrics. The map stays usable: expired entries are still never returned, and writes still clean up.</summary>
     /// <remarks>Thread-safe. A map that is not disposed does not leak: the timer and the metrics hold it weakly, so an unreferenced map is collected.</remarks>
     public void Dispose()
@@ -102,6 +111,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// and leaves the rest for later slices.
     /// </summary>
     /// <returns>The number of entries removed; 0 also when another thread is running a slice.</returns>
+    /// <remarks>
+    /// A slice that throws (a defect, an outer comparer that throws, out of memory; removal callbacks are caught
+    /// already) is counted in the integrity check's failure count, reports what it did remove, schedules a retry one
+    /// wheel tick later and re-arms the timer, then lets the exception go on to its caller.
+    /// </remarks>
     internal int RunMaintenanceSlice()
     {
         if ((_entryWheel is null && _outerWheel is null) || Interlocked.CompareExchange(ref _maintaining, 1, 0) != 0)
@@ -111,13 +125,18 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = 0;
-        bool backlog;
-        var started = NestedMapMetrics.SliceDurationEnabled ? _time.GetTimestamp() : 0;
+        var backlog = false;
+        var measured = NestedMapMetrics.SliceDurationEnabled;
+        long started = 0, now = 0;
+        var clockRead = false;
         try
         {
+            started = measured ? _time.GetTimestamp() : 0;
+
             // Read the clock before taking a lock: a time provider may run due timer callbacks inside GetTimestamp
             // (FakeTimeProvider does), and that callback must not find this thread holding the map's locks.
-            var now = _time.GetTimestamp();
+            now = _time.GetTimestamp();
+            clockRead = true;
             lock (_wheelLock)
             {
                 if (_entryWheel is { } entries)
@@ -138,25 +157,42 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                 }
             }
         }
+        catch
+        {
+            // The slice stopped part way: _nextDue may still be the past time that started it (the timer would fire
+            // at once, forever, if the failure repeats) or may be missing work left in the wheel. Retry one tick
+            // later; the finally below re-arms the timer for that, so an idle map does not stop expiring.
+            Interlocked.Increment(ref _maintenanceFailures);
+            lock (_wheelLock)
+            {
+                var wheel = (_entryWheel ?? _outerWheel)!;
+                Volatile.Write(ref _nextDue, (clockRead ? Math.Max(now, wheel.Time) : wheel.Time) + wheel.TickSpan);
+            }
+
+            backlog = false;
+            throw;
+        }
         finally
         {
             Volatile.Write(ref _maintaining, 0);
+
+            // The removals made before a failure happened: they are reported either way (Notify catches callbacks).
+            Notify(removals);
+            if (backlog)
+            {
+                // The rest of the backlog goes in later slices, on the thread pool: each slice holds the wheel lock for
+                // a bounded time, so writers get in between.
+                QueueContinuation();
+            }
+
+            SyncTimer();
         }
 
-        if (started != 0)
+        if (measured)
         {
             NestedMapMetrics.RecordSlice(_name, _time.GetElapsedTime(started));
         }
 
-        Notify(removals);
-        if (backlog)
-        {
-            // The rest of the backlog goes in later slices, on the thread pool: each slice holds the wheel lock for a
-            // bounded time, so writers get in between.
-            QueueContinuation();
-        }
-
-        SyncTimer();
         return removed;
     }
 
@@ -171,15 +207,17 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         lock (_timerLock)
         {
             _timerSetFor = TimerNotArmed;
+            _timerGeneration++; // a change being applied right now looks again (see SyncTimer)
         }
 
         RunMaintenanceInBackground();
     }
 
-    /// <summary>Runs a slice for the timer or the thread pool, where an exception would end the process: it is counted instead.</summary>
+    /// <summary>Runs a slice for the timer or the thread pool, where an exception would end the process: it stops here instead.</summary>
     /// <remarks>
     /// Nothing in a slice is expected to throw (callback exceptions are already caught); this is the last line for a
-    /// defect, and the count is part of the integrity check, so tests see it.
+    /// defect. <see cref="RunMaintenanceSlice"/> has already counted the failure (the count is part of the integrity
+    /// check, so tests see it) and re-armed the timer for a retry.
     /// </remarks>
     private void RunMaintenanceInBackground()
     {
@@ -191,7 +229,6 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         catch (Exception)
 #pragma warning restore CA1031
         {
-            Interlocked.Increment(ref _maintenanceFailures);
         }
     }
 
@@ -296,9 +333,34 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         return span == 0 || span >= none - now ? none + Math.Max(0, now) : now + span;
     }
 
-    /// <summary>The current time when <paramref name="node"/> has a deadline to check; otherwise 0, which no plain node is expired at.</summary>
+    /// <summary>
+    /// The current time when <paramref name="node"/> or its outer key has a deadline to check; otherwise 0, a
+    /// placeholder that changes no answer (a plain node is never expired, nor an outer key without idle expiry).
+    /// </summary>
     private long NowIfTimed(InnerMap<TOuter, TInner, TValue>.Node node) =>
-        node is InnerMap<TOuter, TInner, TValue>.TimedNode ? _time.GetTimestamp() : 0;
+        node is InnerMap<TOuter, TInner, TValue>.TimedNode || _idleTtl != 0 ? _time.GetTimestamp() : 0;
+
+    /// <summary>Gets whether the outer key of <paramref name="map"/> has passed its idle deadline at <paramref name="now"/>: from then on it is gone with all its entries, swept or not.</summary>
+    /// <remarks>Never true without idle expiry: an idle node kept only for the outer-key bound has no deadline.</remarks>
+    private static bool IsOuterExpiredAt(InnerMap<TOuter, TInner, TValue> map, long now) =>
+        map.IdleNode is { } idle && idle.IsExpiredAt(now);
+
+    /// <summary>Gets whether the outer key of <paramref name="map"/> has passed its idle deadline now, for a lock-free read (reads the clock only when needed).</summary>
+    private bool IsOuterExpiredOnRead(InnerMap<TOuter, TInner, TValue> map)
+    {
+        if (_idleTtl == 0 || map.IdleNode is not { } idle)
+        {
+            return false;
+        }
+
+        var deadline = Volatile.Read(ref idle.Deadline);
+        if (_coarseClock is { } coarse && coarse.IsCertainlyAhead(deadline))
+        {
+            return false;
+        }
+
+        return deadline <= (_coarseClock?.PreciseNow() ?? _time.GetTimestamp());
+    }
 
     /// <summary>Checks a node found by a lock-free read against its deadline, and slides the entry's and outer key's deadlines.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -311,6 +373,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         {
             // No deadline (an entry kept only for a bound): no clock needed.
             return true;
+        }
+
+        // The outer key's idle deadline bounds every entry's: from it on, the outer key is gone with all its entries.
+        // A map being retired keeps its idle node, so a reader that found the map just before it was unlinked still
+        // checks the deadline that retired it.
+        var idle = _idleTtl != 0 ? map.IdleNode : null;
+        if (idle is not null)
+        {
+            deadline = Math.Min(deadline, Volatile.Read(ref idle.Deadline));
         }
 
         // The exact deadline, on every read: an expired value is never returned, swept or not. With the system clock,
@@ -326,6 +397,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             now = _coarseClock?.PreciseNow() ?? _time.GetTimestamp();
             if (deadline < none && deadline <= now)
             {
+                // Gone: and not slid back to life either (a read never moves a deadline that has passed).
                 return false;
             }
         }
@@ -335,7 +407,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl));
         }
 
-        if (_idleTtl != 0 && map.IdleNode is { } idle)
+        if (idle is not null)
         {
             Slide(idle, now + _idleTtl, SlideThreshold(_idleTtl));
         }
@@ -549,39 +621,46 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         AddRemoval(ref removals, map.Outer, node.Key, node.Value, reason);
     }
 
-    /// <summary>Takes a retiring map's nodes out of the wheels and reports its entries; the caller marks it retired.</summary>
+    /// <summary>Takes a retired map's nodes out of the wheels and reports its entries (see <see cref="Retire_NeedsLock(InnerMap{TOuter, TInner, TValue}, RemovalReason, long, ref List{NestedRemoval{TOuter, TInner, TValue}}?, out int)"/>).</summary>
     /// <returns>How many of the entries had expired (they were already gone for readers).</returns>
-    private int ForgetEntries_NeedsLock(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    /// <remarks>
+    /// Allocates nothing: the caller holds the wheel lock whenever the map has wheel nodes, and has reserved room in
+    /// <paramref name="removals"/> for every entry, because the map is already unlinked and retired when this runs.
+    /// </remarks>
+    private int ForgetEntries_NeedsBothLocks(InnerMap<TOuter, TInner, TValue> map, RemovalReason reason, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
-        var wheeled = _entryWheel is not null || map.IdleNode is not null;
-        if (!wheeled && _onRemoved is null)
+        Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
+        if (_entryWheel is null && map.IdleNode is null && _onRemoved is null)
         {
             return 0;
         }
 
+        // An outer key past its idle deadline was already gone for readers with all its entries.
+        var outerExpired = IsOuterExpiredAt(map, now);
         var expired = 0;
-        lock (_wheelLock)
+        foreach (var head in map.Buckets)
         {
-            foreach (var head in map.Buckets)
+            for (var node = head; node is not null; node = node.Next)
             {
-                for (var node = head; node is not null; node = node.Next)
+                if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
                 {
-                    if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed)
-                    {
-                        _entryWheel!.Deschedule(timed);
-                    }
-
-                    var isExpired = node.IsExpiredAt(now);
-                    expired += isExpired ? 1 : 0;
-                    AddRemoval(ref removals, map.Outer, node.Key, node.Value, isExpired ? RemovalReason.Expired : reason);
+                    Debug.Assert(Monitor.IsEntered(_wheelLock), "The wheel lock must be held.");
+                    _entryWheel!.Deschedule(timed);
                 }
-            }
 
-            if (map.IdleNode is { } idle)
-            {
-                _outerWheel!.Deschedule(idle);
-                map.IdleNode = null;
+                var isExpired = outerExpired || node.IsExpiredAt(now);
+                expired += isExpired ? 1 : 0;
+                Debug.Assert(_onRemoved is null || removals!.Count < removals.Capacity, "Room for the report was reserved.");
+                AddRemoval(ref removals, map.Outer, node.Key, node.Value, isExpired ? RemovalReason.Expired : reason);
             }
+        }
+
+        if (map.IdleNode is { } idle)
+        {
+            // Out of the wheel, but still the retired map's: a lock-free reader that found this map before the unlink
+            // checks its deadline (see IsLiveOnRead). Nothing else looks at a retired map's idle node.
+            Debug.Assert(Monitor.IsEntered(_wheelLock), "The wheel lock must be held.");
+            _outerWheel!.Deschedule(idle);
         }
 
         return expired;
@@ -710,9 +789,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     }
 
     /// <summary>Work a writer does after its locks are released: eviction over <see cref="NestedMapOptions{TOuter, TInner, TValue}.MaxEntries"/>, a maintenance slice when one is due, and the timer.</summary>
-    private void AfterWrite(long now)
+    /// <param name="clocked">Whether the write read the clock; a write that did not has no wheel to serve.</param>
+    /// <param name="now">The time the write read; any value, 0 included, is a valid timestamp (a flag says whether it was read).</param>
+    private void AfterWrite(bool clocked, long now)
     {
-        if (now == 0)
+        if (!clocked)
         {
             return;
         }
@@ -750,6 +831,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     }
 
     /// <summary>Sets the timer to the next due time, if that changed; never called with an inner map's lock or the wheel lock held.</summary>
+    /// <remarks>
+    /// <see cref="ITimer.Change"/> is called with no lock held: a time provider may run due timer callbacks inside it
+    /// (FakeTimeProvider runs every due callback of any of its timers there, on the calling thread), and such a
+    /// callback must not run under the timer lock: it may run a maintenance slice and removal callbacks (user code), or
+    /// wait for a thread that needs the timer lock, which would deadlock. One thread at a time applies changes (see
+    /// the race comment below), so changes can never be applied out of order.
+    /// </remarks>
     private void SyncTimer()
     {
         if (Volatile.Read(ref _nextDue) == Volatile.Read(ref _timerSetFor))
@@ -758,33 +846,84 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         }
 
         var now = _time.GetTimestamp();
-        var dueNow = false;
         lock (_timerLock)
         {
-            var target = Volatile.Read(ref _nextDue);
-            if (_disposed || target == _timerSetFor)
+            // Race resolved here: another thread is changing the timer, outside the lock. Rather than call Change
+            // concurrently (two calls may land in either order, and the older due time could win), bump the
+            // generation: that thread checks it after its call and goes round again with the latest due time.
+            if (_timerApplying)
             {
+                _timerGeneration++;
                 return;
             }
 
-            if (target <= now)
+            _timerApplying = true;
+        }
+
+        var dueNow = false;
+        try
+        {
+            while (true)
             {
-                // Due already: a timer set to zero may fire on this very thread (a fake time provider does), and a
-                // slice that re-arms it would recurse; the work goes to the thread pool instead, below.
-                dueNow = true;
+                ITimer? timer;
+                TimeSpan due;
+                long generation;
+                lock (_timerLock)
+                {
+                    generation = _timerGeneration;
+                    var target = Volatile.Read(ref _nextDue);
+                    if (_disposed || target == _timerSetFor)
+                    {
+                        _timerApplying = false;
+                        return;
+                    }
+
+                    if (target <= now)
+                    {
+                        // Due already: a timer set to zero may fire on this very thread (a fake time provider does), and
+                        // a slice that re-arms it would recurse; the work goes to the thread pool instead, below.
+                        _timerApplying = false;
+                        dueNow = true;
+                        break;
+                    }
+
+                    _timerSetFor = target;
+                    timer = target == long.MaxValue ? _timer : _timer ??= CreateTimer();
+                    due = target == long.MaxValue ? Timeout.InfiniteTimeSpan : _time.GetElapsedTime(now, target);
+                }
+
+                try
+                {
+                    timer?.Change(due, Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException) when (Volatile.Read(ref _disposed))
+                {
+                    // Dispose ran while we were outside the lock: there is no timer to set any more.
+                }
+
+                lock (_timerLock)
+                {
+                    // Nothing asked for another change, and the timer did not fire, since we read the due time: the
+                    // change we applied is the latest. Deciding and clearing the flag under one lock means a request
+                    // is either seen here or finds the flag clear and applies itself.
+                    if (generation == _timerGeneration)
+                    {
+                        _timerApplying = false;
+                        return;
+                    }
+                }
+
+                now = _time.GetTimestamp(); // no lock held: a callback this runs finds the flag set and bumps the generation
             }
-            else
+        }
+        catch
+        {
+            lock (_timerLock)
             {
-                _timerSetFor = target;
-                if (target == long.MaxValue)
-                {
-                    _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                }
-                else
-                {
-                    (_timer ??= CreateTimer()).Change(_time.GetElapsedTime(now, target), Timeout.InfiniteTimeSpan);
-                }
+                _timerApplying = false;
             }
+
+            throw;
         }
 
         if (dueNow)

@@ -96,7 +96,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         if (Interlocked.Read(ref _maintenanceFailures) is var failures and not 0)
         {
-            problems.Add($"{failures} background maintenance slices failed with an exception.");
+            problems.Add($"{failures} maintenance slices failed with an exception.");
         }
 
         lock (_wheelLock)

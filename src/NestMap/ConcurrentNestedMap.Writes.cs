@@ -168,7 +168,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         while (true)
         {
             if (_outer.TryGetValue(outer, out var map) && map.Find(inner, hash, _innerComparer) is { } node
-                && !node.IsExpiredAt(NowIfTimed(node)))
+                && NowIfTimed(node) is var seenAt && !node.IsExpiredAt(seenAt) && !IsOuterExpiredAt(map, seenAt))
             {
                 // Optimistic update: read the version (volatile, so acquire) before the value, compute
                 // outside the lock, then commit only if no write touched the entry in between. The writer's side
@@ -177,13 +177,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 var current = node.Value;
                 var updated = updateValueFactory(outer, inner, current, factoryArgument);
                 // Any wheel means deadlines may exist (per-call TTLs too): the commit must re-check expiry.
-                var now = _timesEntries || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
+                var clocked = _timesEntries || _outerWheel is not null || _entryWheel is not null;
+                var now = clocked ? _time.GetTimestamp() : 0;
                 List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
                 lock (map)
                 {
-                    // Race: the entry may have been rewritten, removed or expired, or its map retired or replaced by
-                    // a resized successor, while the factory ran. Any of those fails the check below and we start over.
-                    if (!map.IsLive || !map.IsUnchanged_NeedsLock(node, version, _innerComparer) || node.IsExpiredAt(now))
+                    // Race: the entry may have been rewritten, removed or expired (itself or its outer key), or its
+                    // map retired or replaced by a resized successor, while the factory ran. Any of those fails the
+                    // check below and we start over (an expired outer key then takes the add path, see WriteCore).
+                    if (!map.IsLive || !map.IsUnchanged_NeedsLock(node, version, _innerComparer) || node.IsExpiredAt(now) || IsOuterExpiredAt(map, now))
                     {
                         continue;
                     }
@@ -193,7 +195,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 }
 
                 Notify(removals);
-                AfterWrite(now);
+                AfterWrite(clocked, now);
                 return updated;
             }
             else
@@ -225,7 +227,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var hash = HashOf(inner);
-        var now = _timesEntries || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
+        var clocked = _timesEntries || _outerWheel is not null || _entryWheel is not null;
+        var now = clocked ? _time.GetTimestamp() : 0;
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var updated = false;
         while (_outer.TryGetValue(outer, out var map))
@@ -245,8 +248,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                     break;
                 }
 
+                // An outer key past its idle deadline holds no entry any more: nothing to update (the sweeper or the
+                // next write removes it).
                 var node = map.Find(inner, hash, _innerComparer);
-                if (node is null || node.IsExpiredAt(now) || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
+                if (node is null || node.IsExpiredAt(now) || IsOuterExpiredAt(map, now) || !EqualityComparer<TValue>.Default.Equals(node.Value, comparisonValue))
                 {
                     break;
                 }
@@ -261,7 +266,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         Notify(removals);
         if (updated)
         {
-            AfterWrite(now);
+            AfterWrite(clocked, now);
         }
 
         return updated;
@@ -282,7 +287,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var hash = HashOf(inner);
-        var now = _entryWheel is not null ? _time.GetTimestamp() : 0;
+        var now = _entryWheel is not null || _idleTtl != 0 ? _time.GetTimestamp() : 0; // else 0: a placeholder, nothing can expire
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = false;
         value = default;
@@ -318,6 +323,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 // just linked and is about to fill; retiring it would only send that writer round again.
                 if (node is null)
                 {
+                    break;
+                }
+
+                if (IsOuterExpiredAt(map, now))
+                {
+                    // The outer key passed its idle deadline: the entry is gone already, and the sweeper removes the
+                    // outer key within a tick (or the next write to it does).
                     break;
                 }
 
@@ -369,7 +381,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = 0;
-        var now = _entryWheel is not null ? _time.GetTimestamp() : 0;
+        var now = _entryWheel is not null || _idleTtl != 0 ? _time.GetTimestamp() : 0; // else 0: a placeholder, nothing can expire
         while (_outer.TryGetValue(outer, out var map))
         {
             lock (map)
@@ -400,7 +412,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         TOuter outer, TInner inner, int hash, TValue value, bool overwrite, TimeSpan? ttl, bool throwWhenFull, out TValue existing, bool sweptForRoom = false)
     {
         var timed = _timesEntries || ttl is not null;
-        var now = timed || _outerWheel is not null || _entryWheel is not null ? _time.GetTimestamp() : 0;
+        var clocked = timed || _outerWheel is not null || _entryWheel is not null;
+        var now = clocked ? _time.GetTimestamp() : 0;
         if (timed && _entryWheel is null)
         {
             EnsureEntryWheel();
@@ -412,8 +425,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         WriteOutcome outcome;
         (string Name, long Limit) refusedBy = default;
         existing = default!;
+        InnerMap<TOuter, TInner, TValue>? idleExpired = null;
         while (true)
         {
+            if (idleExpired is not null)
+            {
+                RetireIfIdleExpired(idleExpired, now, ref removals);
+                idleExpired = null;
+            }
+
             var map = GetOrCreateInner(outer, now, ref removals);
             if (map is null)
             {
@@ -432,6 +452,16 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 // and stays linked until someone takes our entry out of it.
                 if (!map.IsLive)
                 {
+                    continue;
+                }
+
+                if (IsOuterExpiredAt(map, now))
+                {
+                    // The outer key passed its idle deadline: for readers it is gone with all its entries, swept or
+                    // not. The write replaces it rather than revives it: its old entries are removed, reported as
+                    // expired, exactly as the sweeper would have, and the retry links a fresh inner map, so no entry a
+                    // reader saw expire comes back. The removal happens below, after this lock is released.
+                    idleExpired = map;
                     continue;
                 }
 
@@ -502,7 +532,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             RecordSample(outer, inner, site);
         }
 
-        AfterWrite(now);
+        AfterWrite(clocked, now);
         return outcome;
     }
 
@@ -639,15 +669,26 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // swap blocks on the lock, sees the mark and retries on the successor. A lock-free reader still holding the
         // old map sees its contents as of this instant, which overlaps its read. The successor is published by the
         // reference store inside TryUpdate, which in .NET releases every earlier write to the successor's nodes.
-        // Swapping first means that if it throws (an outer comparer that throws), the old map stays live and linked.
-        // (Its timed nodes were already substituted in the wheel by their copies: an outer comparer that throws
-        // here would leave the wheel pointing at the successor's nodes; comparers must not throw, see the class remarks.)
-        if (!_outer.TryUpdate(map.Outer, successor, map))
+        // Swapping first means that if it throws (an outer comparer that throws), the old map stays live and linked,
+        // and the wheel still holds its nodes: the successor's copies take their places only after the swap, in
+        // MarkMoved_NeedsLock, which allocates nothing and cannot fail, so no exception can come between the two.
+        //
+        // Race resolved here: from the swap on, other threads find the successor and may lock it and change its
+        // chains (a TryRemove unlinks a node before it waits for the wheel lock we hold), while MarkMoved_NeedsLock
+        // still walks those chains to hand the wheel places over; a copy unlinked ahead of the walk would stay out of
+        // the wheel, and its original in it. So the successor's lock is held across both. Taking an inner map's lock
+        // while holding the wheel lock inverts the usual order, but cannot deadlock: until the swap no other thread can
+        // reach the successor, so the lock is free and taken at once, and nothing inside waits for another lock. (It
+        // is taken before the swap also because entering a monitor may allocate.)
+        lock (successor)
         {
-            throw new InvalidOperationException("Internal error: a live inner map was not linked under its outer key.");
-        }
+            if (!_outer.TryUpdate(map.Outer, successor, map))
+            {
+                throw new InvalidOperationException("Internal error: a live inner map was not linked under its outer key.");
+            }
 
-        map.MarkMoved_NeedsLock();
+            map.MarkMoved_NeedsLock(successor);
+        }
     }
 
     /// <summary>Replaces <paramref name="map"/> by a smaller successor when it has drained far below its size; best effort.</summary>
@@ -673,6 +714,40 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         catch (OutOfMemoryException)
         {
             // Shrinking only gives memory back; the removal that triggered it is done and must be reported as done.
+        }
+    }
+
+    /// <summary>Retires <paramref name="map"/> if its outer key is still past its idle deadline at <paramref name="now"/>; the caller holds no lock and looks the outer key up again afterwards.</summary>
+    /// <remarks>
+    /// Lock order (see the Expiration remarks): a writer holding an inner map's lock may wait for the wheel lock, but
+    /// here it need not, so it acts as the sweeper does: wheel lock first, then only a try of the map's lock. That keeps
+    /// this path within what the systematic tests can check: Coyote's scheduler models <see cref="Monitor.TryEnter(object)"/>
+    /// as a blocking acquire, and would report the sweeper's try against a writer that waits for the wheel lock while
+    /// holding the map's as a deadlock (in .NET the try fails and the sweeper passes over the map).
+    /// </remarks>
+    private void RetireIfIdleExpired(InnerMap<TOuter, TInner, TValue> map, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
+    {
+        lock (_wheelLock)
+        {
+            // Race resolved here: between our check under the map's lock and now, another writer may have replaced
+            // the outer key the same way, or the sweeper may have retired it, so decide again under both locks. A map
+            // whose lock is busy now is left alone: the caller's retry blocks on that lock and checks again.
+            if (!Monitor.TryEnter(map))
+            {
+                return;
+            }
+
+            try
+            {
+                if (map.IsLive && IsOuterExpiredAt(map, now))
+                {
+                    Retire_NeedsLock(map, RemovalReason.Expired, now, ref removals);
+                }
+            }
+            finally
+            {
+                Monitor.Exit(map);
+            }
         }
     }
 
@@ -737,27 +812,56 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         Debug.Assert(Monitor.IsEntered(map), "The inner map's lock must be held.");
 
-        // Unlink, then mark, both under the map's lock: a writer that looked the map up before the unlink blocks on the
-        // lock and then sees the mark, so no write lands in an unlinked map. The pair overload of TryRemove removes the
-        // key only while it still maps to this very map, never to a successor. Unlinking first means that if it throws
-        // (an outer comparer that throws), the map stays live and linked with its entries, and nothing is half done.
-        var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TOuter, TInner, TValue>>(map.Outer, map));
-        Debug.Assert(unlinked, "A live map is linked.");
-        expired = map.Count != 0 || map.IdleNode is not null ? ForgetEntries_NeedsLock(map, reason, now, ref removals) : 0;
-
-        var removed = map.Retire_NeedsLock();
-        if (unlinked)
+        // The unlink below cannot be undone, so everything that can fail comes before it, and nothing after it
+        // allocates: an exception (out of memory) after the unlink would leave the map unlinked but still live, and a
+        // writer that looked it up before the unlink would then add an entry nobody can reach. Before it: room for the
+        // removal reports (the only allocation) and the wheel lock (entering a monitor may allocate its sync block).
+        var held = map.Count;
+        if (_onRemoved is not null && held != 0)
         {
-            _outerCount.Decrement();
+            removals ??= new List<NestedRemoval<TOuter, TInner, TValue>>(held);
+            removals.EnsureCapacity(removals.Count + held);
         }
 
-        if (removed != 0)
+        var wheeled = (held != 0 && _entryWheel is not null) || map.IdleNode is not null;
+        var wheelLockTaken = false;
+        try
         {
-            _count.Add(-removed);
-            CountRemovals(reason, removed - expired);
-            CountRemovals(RemovalReason.Expired, expired);
-        }
+            if (wheeled)
+            {
+                Monitor.Enter(_wheelLock, ref wheelLockTaken);
+            }
 
-        return removed;
+            // Unlink, then mark, both under the map's lock: a writer that looked the map up before the unlink blocks on
+            // the lock and then sees the mark, so no write lands in an unlinked map. The pair overload of TryRemove
+            // removes the key only while it still maps to this very map, never to a successor. If it throws (an outer
+            // comparer that throws), nothing has changed: the map stays live and linked with its entries.
+            var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TOuter, TInner, TValue>>(map.Outer, map));
+            Debug.Assert(unlinked, "A live map is linked.");
+            var removed = map.Retire_NeedsLock();
+
+            // From here on nothing allocates (the reports go into the room reserved above).
+            expired = held != 0 || map.IdleNode is not null ? ForgetEntries_NeedsBothLocks(map, reason, now, ref removals) : 0;
+            if (unlinked)
+            {
+                _outerCount.Decrement();
+            }
+
+            if (removed != 0)
+            {
+                _count.Add(-removed);
+                CountRemovals(reason, removed - expired);
+                CountRemovals(RemovalReason.Expired, expired);
+            }
+
+            return removed;
+        }
+        finally
+        {
+            if (wheelLockTaken)
+            {
+                Monitor.Exit(_wheelLock);
+            }
+        }
     }
 }

@@ -199,7 +199,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
     public bool ContainsKey(TOuter outer, TInner inner) => FindNode(outer, inner, HashOf(inner)) is not null;
 
-    /// <summary>Gets whether an outer key holds at least one entry (counting expired ones not yet removed, as <see cref="Count"/> does), without taking a lock.</summary>
+    /// <summary>Gets whether an outer key holds at least one entry (counting expired entries not yet removed, as <see cref="Count"/> does, but not an outer key past its idle deadline), without taking a lock.</summary>
     /// <param name="outer">The outer key.</param>
     /// <returns><see langword="true"/> when the outer key holds an entry.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
@@ -207,8 +207,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     /// <summary>Gets the number of entries under an outer key, without taking a lock.</summary>
     /// <param name="outer">The outer key.</param>
-    /// <returns>The number of entries held, including expired ones not yet removed (see <see cref="Count"/>); 0 when the outer key is absent.</returns>
+    /// <returns>
+    /// The number of entries held, including expired ones not yet removed (see <see cref="Count"/>); 0 when the outer
+    /// key is absent, or past its idle deadline (<see cref="NestedMapOptions{TOuter, TInner, TValue}.ExpireOuterAfterIdle"/>),
+    /// which takes all its entries at once, whether or not they have been removed yet.
+    /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
+    /// <remarks>Counting is not an access: it does not extend the outer key's idle deadline.</remarks>
     public int CountOf(TOuter outer)
     {
         if (!typeof(TOuter).IsValueType && outer is null)
@@ -216,7 +221,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
-        return _outer.TryGetValue(outer, out var map) ? map.Count : 0;
+        if (!_outer.TryGetValue(outer, out var map))
+        {
+            return 0;
+        }
+
+        var count = map.Count;
+        return count != 0 && IsOuterExpiredOnRead(map) ? 0 : count;
     }
 
     /// <summary>Copies the entries of one outer key.</summary>
@@ -240,10 +251,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             lock (map)
             {
                 // A retired map was emptied and unlinked after our lookup: the outer key was empty at that instant.
-                // A moved map was replaced by a resized successor: copy that one instead.
+                // A moved map was replaced by a resized successor: copy that one instead. An outer key past its idle
+                // deadline is empty whether or not the sweeper has come (a read does not remove it; the sweeper or
+                // the next write does, under this lock).
                 if (map.IsLive)
                 {
-                    return map.Snapshot_NeedsLock(_innerComparer, now);
+                    return IsOuterExpiredAt(map, now) ? new Dictionary<TInner, TValue>(0, _innerComparer) : map.Snapshot_NeedsLock(_innerComparer, now);
                 }
 
                 if (map.State == InnerMapState.Retired)

@@ -54,6 +54,14 @@ public sealed class NestedMapOptions<TOuter, TInner, TValue>
 
     /// <summary>Gets how long an outer key may go untouched (no read or write of any of its entries) before it goes with all its entries.</summary>
     /// <value>Default: <see langword="null"/>, outer keys go only when their last entry goes.</value>
+    /// <remarks>
+    /// From its idle deadline on, an outer key is gone for every read (its entries, <c>CountOf</c>, <c>ContainsOuter</c>,
+    /// <c>SnapshotOf</c>, enumeration), whether or not a maintenance slice has removed it yet, as entries are from
+    /// their own deadlines; a read then does not bring it back. A write to it starts the outer key afresh: the old
+    /// entries are removed at that moment and reported as expired, and only the written entry is there afterwards.
+    /// A read extends the deadline only when that moves it by at least 1/64 of this window, as for
+    /// <see cref="ExpireAfterAccess"/>.
+    /// </remarks>
     public TimeSpan? ExpireOuterAfterIdle { get; init; }
 
     /// <summary>Gets the most entries the map holds.</summary>

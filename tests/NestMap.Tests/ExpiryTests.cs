@@ -503,6 +503,206 @@ public sealed class ExpiryTests
     }
 
     [Fact]
+    public void WritesAtTimestampZero_StillArmTheTimerAndEvict()
+    {
+        // A timestamp of 0 is a valid time (this fake starts there); a write made at it must do its after-write work.
+        var time = new FakeTimeProvider(DateTimeOffset.MinValue);
+        Assert.Equal(0, time.GetTimestamp());
+        using var map = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            ExpireAfterWrite = TimeSpan.FromSeconds(10),
+            MaxEntries = 2,
+            CapacityPolicy = CapacityPolicy.EvictSoonestExpiring,
+        });
+        map.Set(1, 1, 1);
+        map.Set(1, 2, 2);
+        map.Set(1, 3, 3);
+        Assert.Equal(2, map.Count); // evicted down to the bound after the third write
+
+        // Nobody touches the map again: only the timer the writes armed can remove the entries.
+        time.Advance(TimeSpan.FromSeconds(10) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void ResizeWhoseSwapThrows_LeavesTheWheelWithTheLinkedMap()
+    {
+        var time = new FakeTimeProvider();
+        var outerComparer = new CountdownComparer();
+        using var map = new ConcurrentNestedMap<string, int, int>(new()
+        {
+            TimeProvider = time,
+            OuterComparer = outerComparer,
+            ExpireAfterWrite = TimeSpan.FromMinutes(1),
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(5),
+        });
+        map.Set("o", 1, 1);
+        map.Set("o", 2, 2); // the smallest table (2 buckets) is full now
+
+        // The third entry grows the map: the write looks the outer key up (one hash), then swaps the successor in
+        // (the second hash), which throws. Nothing may have moved: the wheels still hold the old map's nodes.
+        outerComparer.ThrowAfter(1);
+        Assert.Throws<InvalidOperationException>(() => map.Set("o", 3, 3));
+        outerComparer.ThrowAfter(null);
+        Assert.Empty(map.CheckIntegrity());
+
+        map.Set("o", 3, 3);
+        Assert.Equal(3, map.CountOf("o"));
+        Assert.Empty(map.CheckIntegrity());
+        time.Advance(TimeSpan.FromMinutes(1) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Equal(0, map.OuterCount);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void SliceThatThrows_IsCounted_AndTheTimerStillRetries()
+    {
+        var time = new FakeTimeProvider();
+        var outerComparer = new CountdownComparer();
+        var removed = new ConcurrentQueue<NestedRemoval<string, int, int>>();
+        using var map = new ConcurrentNestedMap<string, int, int>(new()
+        {
+            TimeProvider = time,
+            OuterComparer = outerComparer,
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(1),
+            OnRemoved = removed.Enqueue,
+        });
+        map.Set("o", 1, 1);
+
+        // The timer's slice finds the idle outer key due and unlinks it: the outer comparer throws there.
+        outerComparer.ThrowAfter(0);
+        time.Advance(TimeSpan.FromMinutes(1) + Tick);
+        Assert.Equal(1, map.MaintenanceFailures);
+        Assert.Equal(1, map.OuterCount);
+        Assert.Empty(removed);
+
+        // Nobody touches the map: the failed slice must have re-armed the timer, and the retry succeeds.
+        outerComparer.ThrowAfter(null);
+        time.Advance(Tick + Tick);
+        Assert.Equal(0, map.OuterCount);
+        Assert.Equal(0, map.Count);
+        Assert.Equal(RemovalReason.Expired, Assert.Single(removed).Reason);
+        Assert.Equal(["1 maintenance slices failed with an exception."], map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void TimerChange_ThatRunsACallbackInline_DoesNotHoldTheTimerLock()
+    {
+        // FakeTimeProvider runs every due callback of any of its timers inside ITimer.Change, on the calling thread.
+        // Here such a callback waits for another thread that writes to the map and so needs to set the timer too.
+        var fake = new FakeTimeProvider();
+        var time = new InlineOnChange(fake);
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time });
+        var otherWriteDone = false;
+        time.RunOnNextChange(() =>
+        {
+            var other = new Thread(() => map.Set(2, 2, 2, TimeSpan.FromSeconds(1)));
+            other.Start();
+            otherWriteDone = other.Join(TimeSpan.FromSeconds(5));
+        });
+
+        map.Set(1, 1, 1, TimeSpan.FromMinutes(1)); // arms the timer: its Change runs the callback above
+        Assert.True(otherWriteDone, "A callback run inside ITimer.Change waited on a write blocked by the map's timer lock.");
+
+        // The other write's earlier deadline reached the timer: nobody touches the map, and its entry is swept.
+        fake.Advance(TimeSpan.FromSeconds(1) + Tick);
+        Assert.Equal(1, map.Count);
+        Assert.True(map.ContainsKey(1, 1));
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void IdleExpiredOuterKey_IsAbsentForEveryRead_BeforeAnySweep()
+    {
+        var time = new FakeTimeProvider();
+        var removed = new ConcurrentQueue<NestedRemoval<string, string, int>>();
+        using var map = new ConcurrentNestedMap<string, string, int>(new()
+        {
+            TimeProvider = time,
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(1),
+            OnRemoved = removed.Enqueue,
+        });
+        map.Set("tenant", "a", 1);
+        map.Set("tenant", "b", 2);
+        map.Set("other", "c", 3);
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(map.TryGetValue("other", "c", out _)); // keeps "other" alive; "tenant" idles on
+        time.Advance(TimeSpan.FromSeconds(30) - TimeSpan.FromTicks(1));
+        Assert.Equal(2, map.CountOf("tenant"));
+
+        // Exactly at the idle deadline the outer key is gone with its entries for every read, swept or not (the
+        // timer fires only at the end of the deadline's tick), and reading it does not bring it back.
+        time.Advance(TimeSpan.FromTicks(1));
+        Assert.Equal(3, map.Count); // nothing swept yet
+        Assert.False(map.TryGetValue("tenant", "a", out _));
+        Assert.False(map.ContainsKey("tenant", "b"));
+        Assert.False(map.ContainsOuter("tenant"));
+        Assert.Equal(0, map.CountOf("tenant"));
+        Assert.Empty(map.SnapshotOf("tenant"));
+        Assert.Equal(["other"], map.OuterKeys);
+        Assert.Equal([new NestedEntry<string, string, int>("other", "c", 3)], map);
+        Assert.False(map.TryUpdate("tenant", "a", 10, 1));
+        Assert.Equal(1, map.CountOf("other"));
+        Assert.Empty(removed);
+
+        time.Advance(Tick);
+        Assert.Equal(1, map.Count);
+        Assert.Equal(1, map.OuterCount);
+        Assert.Equal(["a", "b"], removed.Select(r => r.Inner).Order());
+        Assert.All(removed, r => Assert.Equal(RemovalReason.Expired, r.Reason));
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
+    public void WriteToIdleExpiredOuterKey_StartsItAfresh()
+    {
+        var time = new FakeTimeProvider();
+        var removed = new ConcurrentQueue<NestedRemoval<int, int, int>>();
+        using var map = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(1),
+            OnRemoved = removed.Enqueue,
+        });
+        map.Set(1, 1, 1);
+        map.Set(1, 2, 2);
+        map.Set(2, 1, 1);
+        map.Set(3, 1, 1);
+        map.Set(4, 1, 1);
+        time.Advance(TimeSpan.FromMinutes(1)); // every outer key at its idle deadline, none swept yet
+
+        // A write replaces the expired outer key: the old entries go now, as expired, and do not come back.
+        map.Set(1, 3, 3);
+        Assert.Equal(1, map.CountOf(1));
+        Assert.False(map.ContainsKey(1, 1));
+        Assert.Equal([1, 2], removed.Select(r => r.Inner).Order());
+        Assert.All(removed, r => Assert.Equal(RemovalReason.Expired, r.Reason));
+
+        // The same for the other writes: an update of an expired outer key's entry adds it afresh.
+        Assert.Equal(5, map.AddOrUpdate(2, 1, 5, (_, _, current) => current + 100));
+        Assert.True(map.TryAdd(3, 1, 7));
+        Assert.Equal(7, map[3, 1]);
+
+        // Removing from an expired outer key removes nothing live (RemoveOuter still takes the expired entries out).
+        Assert.False(map.TryRemove(4, 1, out _));
+        Assert.Equal(4, removed.Count);
+        Assert.Equal(0, map.RemoveOuter(4));
+        Assert.Equal(5, removed.Count);
+        Assert.All(removed, r => Assert.Equal(RemovalReason.Expired, r.Reason));
+
+        Assert.Equal(3, map.Count);
+        Assert.Equal(3, map.OuterCount);
+        Assert.Empty(map.CheckIntegrity());
+        time.Advance(TimeSpan.FromMinutes(1) + Tick);
+        Assert.Equal(0, map.Count);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
+    [Fact]
     public void InvalidOptionsAndArguments_AreRefusedClearly()
     {
         Assert.Throws<ArgumentException>(() => new ConcurrentNestedMap<int, int, int>(new() { ExpireAfterWrite = TimeSpan.FromSeconds(1), ExpireAfterAccess = TimeSpan.FromSeconds(1) }));
@@ -515,6 +715,68 @@ public sealed class ExpiryTests
         Assert.Throws<ArgumentOutOfRangeException>(() => map.Set(1, 1, 1, TimeSpan.Zero));
         Assert.Throws<ArgumentOutOfRangeException>(() => map.TryAdd(1, 1, 1, TimeSpan.FromSeconds(-1)));
         Assert.Equal(0, map.Count);
+    }
+
+    /// <summary>An ordinal string comparer that can be told to throw from a given call of <see cref="GetHashCode(string)"/> on.</summary>
+    private sealed class CountdownComparer : IEqualityComparer<string>
+    {
+        private int? _callsLeft;
+
+        /// <summary>Lets <paramref name="calls"/> more hash calls through, then throws on every one; <see langword="null"/> never throws.</summary>
+        public void ThrowAfter(int? calls) => _callsLeft = calls;
+
+        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+        public int GetHashCode(string obj)
+        {
+            if (_callsLeft is { } left)
+            {
+                if (left <= 0)
+                {
+                    throw new InvalidOperationException("Comparer failure injected by the test.");
+                }
+
+                _callsLeft = left - 1;
+            }
+
+            return StringComparer.Ordinal.GetHashCode(obj);
+        }
+    }
+
+    /// <summary>A time provider whose timers run a test action inline in one call of <see cref="ITimer.Change"/>, as FakeTimeProvider runs other due callbacks there.</summary>
+    private sealed class InlineOnChange(FakeTimeProvider inner) : TimeProvider
+    {
+        private Action? _onNextChange;
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        /// <summary>Runs <paramref name="action"/> inside the next <see cref="ITimer.Change"/> that arms a timer.</summary>
+        public void RunOnNextChange(Action action) => _onNextChange = action;
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            new Timer(inner.CreateTimer(callback, state, dueTime, period), this);
+
+        private sealed class Timer(ITimer timer, InlineOnChange owner) : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                var changed = timer.Change(dueTime, period);
+                if (dueTime != Timeout.InfiniteTimeSpan && Interlocked.Exchange(ref owner._onNextChange, null) is { } action)
+                {
+                    action();
+                }
+
+                return changed;
+            }
+
+            public void Dispose() => timer.Dispose();
+
+            public ValueTask DisposeAsync() => timer.DisposeAsync();
+        }
     }
 
     /// <summary>A time provider whose timers fire <c>early</c> before their due time, like millisecond system timers can.</summary>

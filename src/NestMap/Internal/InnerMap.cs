@@ -143,7 +143,7 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
     }
 
     /// <summary>Builds the successor of this full map: twice the buckets, every entry, plus the new one.</summary>
-    /// <remarks>The successor is not yet visible to anyone; the caller marks this map moved and swaps the successor in.</remarks>
+    /// <remarks>The successor is not yet visible to anyone; the caller swaps the successor in, then marks this map moved (<see cref="MarkMoved_NeedsLock"/>).</remarks>
     /// <remarks>The caller holds the wheel lock too when this map holds timed nodes (see <see cref="CopyTo_NeedsLock"/>).</remarks>
     public InnerMap<TOuter, TInner, TValue> GrowWith_NeedsLock(Node node, TimerWheel<TOuter, TInner, TValue>? wheel)
     {
@@ -174,17 +174,47 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
         return CopyTo_NeedsLock(BucketCountFor(_count * 2), wheel);
     }
 
-    /// <summary>Marks the map replaced by a successor; the caller swaps the successor into the outer map before releasing the lock.</summary>
-    public void MarkMoved_NeedsLock()
+    /// <summary>
+    /// Marks the map replaced by <paramref name="successor"/> (built by <see cref="CopyTo_NeedsLock"/>), which the caller
+    /// has just swapped into the outer map, and gives the successor this map's places in the wheels: each timed copy
+    /// takes its original's place, and the idle node names the successor as its owner.
+    /// </summary>
+    /// <remarks>
+    /// The caller holds the successor's lock too (other threads can reach it once it is swapped in, and must not
+    /// change its chains during this walk), and the wheel lock when the maps hold wheel nodes. Allocates nothing and
+    /// cannot fail: the swap before it cannot be undone, and an exception between the two would leave the wheel
+    /// holding nodes of a map that is no longer linked (or the successor's entries out of the wheel).
+    /// </remarks>
+    public void MarkMoved_NeedsLock(InnerMap<TOuter, TInner, TValue> successor)
     {
         AssertLocked();
+        Debug.Assert(Monitor.IsEntered(successor), "The successor's lock must be held.");
+        foreach (var head in successor._buckets)
+        {
+            for (var node = head; node is not null; node = node.Next)
+            {
+                // A copy not yet in the wheel names its original in WheelPrev (see CopyTo_NeedsLock); a node that is
+                // in no wheel at all (the entry a growing write adds) has neither link.
+                if (node is TimedNode { WheelNext: null, WheelPrev: { } original } copy)
+                {
+                    TimerWheel<TOuter, TInner, TValue>.Substitute(original, copy);
+                }
+            }
+        }
+
+        if (successor.IdleNode is { } idle)
+        {
+            idle.Owner = successor;
+        }
+
         _state = InnerMapState.Moved;
     }
 
     /// <summary>Marks the map retired (its entries are gone) and returns how many entries it held.</summary>
     /// <remarks>
-    /// The caller unlinks the map from the outer map while it still holds the lock. Readers already walking its chains
-    /// overlap the retirement, so either answer they give is right.
+    /// The caller unlinks the map from the outer map while it holds the lock, and calls this right after, with nothing
+    /// that can fail in between. Readers already walking its chains overlap the retirement, so either answer they give
+    /// is right. The table is left as it was, so the caller can still walk it to report the entries.
     /// </remarks>
     public int Retire_NeedsLock()
     {
@@ -344,8 +374,14 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
     {
         // Copy the nodes: rewiring them into the successor would change the Next of nodes that readers of this map
         // may stand on, sending them into another chain where they could miss a present key. A timed node's copy
-        // takes its place in the wheel (same deadline, same position), so the wheel only ever holds nodes of live
-        // maps; the caller holds the wheel lock for that, which is why wheel is passed in.
+        // later takes its place in the wheel (same deadline, same position), so the wheel only ever holds nodes of
+        // live maps; the caller holds the wheel lock for that, which is why wheel is passed in.
+        //
+        // This pass only allocates and touches nothing shared: the successor is not visible to anyone yet, so an
+        // exception here (out of memory) leaves this map and the wheel exactly as they were. The wheel changes in
+        // MarkMoved_NeedsLock, after the swap, in a pass that allocates nothing. Until then each timed copy keeps its
+        // original in its own WheelPrev (a copy is in no wheel list, so the link is free), which spares an array of
+        // pairs; its WheelNext stays null, as Substitute expects.
         var successor = new InnerMap<TOuter, TInner, TValue>(Outer, bucketCount);
         foreach (var head in _buckets)
         {
@@ -355,9 +391,7 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
                 if (node is TimedNode timed)
                 {
                     Debug.Assert(wheel is not null, "A map with timed nodes is resized under the wheel lock.");
-                    var timedCopy = new TimedNode(node.Key, node.Hash, node.Value, node.Version, timed.Deadline, successor);
-                    TimerWheel<TOuter, TInner, TValue>.Substitute(timed, timedCopy);
-                    copy = timedCopy;
+                    copy = new TimedNode(node.Key, node.Hash, node.Value, node.Version, timed.Deadline, successor) { WheelPrev = timed };
                 }
                 else
                 {
@@ -370,12 +404,9 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
             }
         }
 
-        if (IdleNode is { } idle)
-        {
-            idle.Owner = successor;
-            successor.IdleNode = idle;
-        }
-
+        // The idle node itself moves (MarkMoved_NeedsLock sets its owner); it stays known to this map too, so a
+        // reader still holding this map slides the same node.
+        successor.IdleNode = IdleNode;
         successor._count = _count;
         return successor;
     }
