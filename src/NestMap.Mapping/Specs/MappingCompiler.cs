@@ -1,0 +1,96 @@
+using NestMap.Mapping.Expressions;
+using NestMap.Mapping.Specs.Internal;
+using NJsonSchema;
+
+namespace NestMap.Mapping.Specs;
+
+/// <summary>Compiles a <see cref="MappingSpec"/> into a <see cref="CompiledMapping"/>, checking everything up front.</summary>
+/// <remarks>Stateless; thread-safe.</remarks>
+public static class MappingCompiler
+{
+    /// <summary>Compiles a spec: every expression and template under the spec's policy, and the output schema.</summary>
+    /// <param name="spec">The spec.</param>
+    /// <param name="options">How the mapping runs; <see langword="null"/> for <see cref="MappingOptions.Default"/>.</param>
+    /// <returns>The compiled mapping, immutable and thread-safe.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="spec"/> is null.</exception>
+    /// <exception cref="MappingSpecException">An expression does not compile (NM009) or the schema cannot be loaded (NM010);
+    /// every problem is listed.</exception>
+    public static CompiledMapping Compile(MappingSpec spec, MappingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        options ??= MappingOptions.Default;
+        var diagnostics = new List<MappingDiagnostic>();
+        var fields = new List<CompiledField>();
+        foreach (FieldSpec field in spec.Fields)
+        {
+            try
+            {
+                fields.Add(field.Template is not null
+                    ? new CompiledField(field, null, JmesPath.CompileTemplate(field.Template, spec.Policy))
+                    : new CompiledField(field, JmesPath.Compile(field.Expression!, spec.Policy), null));
+            }
+            catch (ExpressionException e)
+            {
+                diagnostics.Add(ExpressionDiagnostic(spec, $"field '{field.OutputPath}'", e, field.Line, field.Column));
+            }
+        }
+
+        var steps = new List<CompiledStep>();
+        foreach (CompatibilityStep step in spec.Compatibility.OrderBy(s => s.From))
+        {
+            var transforms = new List<(CompatibilityTransform, CompiledExpression)>();
+            foreach (CompatibilityTransform transform in step.Transforms)
+            {
+                try
+                {
+                    transforms.Add((transform, JmesPath.Compile(transform.Expression, spec.Policy)));
+                }
+                catch (ExpressionException e)
+                {
+                    diagnostics.Add(ExpressionDiagnostic(spec, $"transform '{transform.TargetPath}'", e, transform.Line, transform.Column));
+                }
+            }
+
+            steps.Add(new CompiledStep(step.From, transforms));
+        }
+
+        JsonSchema? schema = null;
+        if (spec.SchemaPath is not null)
+        {
+            schema = LoadSchema(spec, diagnostics);
+        }
+
+        if (diagnostics.Count > 0)
+        {
+            throw new MappingSpecException(diagnostics);
+        }
+
+        return new CompiledMapping(spec, options, fields, steps, schema);
+    }
+
+    private static MappingDiagnostic ExpressionDiagnostic(MappingSpec spec, string what, ExpressionException e, int line, int column) =>
+        new(MappingErrorCodes.InvalidExpression, $"{what}: {e.Message}", DiagnosticSeverity.Error, spec.Source, line, column);
+
+    private static JsonSchema? LoadSchema(MappingSpec spec, List<MappingDiagnostic> diagnostics)
+    {
+        string path = spec.Source is null || Path.IsPathRooted(spec.SchemaPath!)
+            ? spec.SchemaPath!
+            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(spec.Source)) ?? string.Empty, spec.SchemaPath!);
+        try
+        {
+            string text = File.ReadAllText(path);
+            return JsonSchema.FromJsonAsync(text, path).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Newtonsoft.Json.JsonException or InvalidOperationException or NotSupportedException)
+        {
+            diagnostics.Add(new MappingDiagnostic(
+                MappingErrorCodes.InvalidSchema,
+                $"cannot load the output schema '{spec.SchemaPath}': {e.Message}",
+                DiagnosticSeverity.Error,
+                spec.Source,
+                0,
+                0));
+            return null;
+        }
+    }
+}
