@@ -249,9 +249,10 @@ internal sealed class Compiler
 
     private Evaluator Subexpression(SubexpressionNode sub)
     {
-        if (TryFieldChain(sub, out string[]? names))
+        var steps = new List<Node>();
+        if (TryPath(sub, steps))
         {
-            return FieldChain(names);
+            return Path(steps);
         }
 
         Evaluator left = Node(sub.Left), right = Node(sub.Right);
@@ -262,36 +263,59 @@ internal sealed class Compiler
         };
     }
 
-    private static bool TryFieldChain(Node node, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string[]? names)
+    /// <summary>Collects, in order, the steps of a sub-expression made only of fields and indexes (<c>a.b[0].c</c>).</summary>
+    private static bool TryPath(Node node, List<Node> steps)
     {
-        var chain = new List<string>();
-        while (node is SubexpressionNode { Right: FieldNode field } sub)
+        switch (node)
         {
-            chain.Add(field.Name);
-            node = sub.Left;
+            case FieldNode or IndexNode:
+                steps.Add(node);
+                return true;
+            case SubexpressionNode sub:
+                return TryPath(sub.Left, steps) && TryPath(sub.Right, steps);
+            default:
+                return false;
         }
-
-        if (node is FieldNode first && chain.Count > 0)
-        {
-            chain.Add(first.Name);
-            chain.Reverse();
-            names = [.. chain];
-            return true;
-        }
-
-        names = null;
-        return false;
     }
 
-    private static Evaluator FieldChain(string[] names)
+    /// <summary>
+    /// A path of fields and indexes in one loop. A step from null or missing finds nothing, exactly as the nested
+    /// sub-expressions would (each short-circuits on null, and a field or index of null is missing).
+    /// </summary>
+    private static Evaluator Path(List<Node> steps)
     {
-        byte[][] utf8 = [.. names.Select(Encoding.UTF8.GetBytes)];
+        string[] names = [.. steps.Select(s => s is FieldNode f ? f.Name : string.Empty)];
+        byte[]?[] utf8 = [.. steps.Select(s => s is FieldNode f ? Encoding.UTF8.GetBytes(f.Name) : null)];
+        int[] indexes = [.. steps.Select(s => s is IndexNode i ? i.Index : 0)];
         return (in JValue current, ref EvalContext context) =>
         {
             JValue value = current;
             for (int i = 0; i < names.Length; i++)
             {
-                value = value.Property(names[i], utf8[i]);
+                if (utf8[i] is { } name)
+                {
+                    value = value.Property(names[i], name);
+                }
+                else
+                {
+                    if (value.Type != JType.Array)
+                    {
+                        return JValue.Missing;
+                    }
+
+                    int index = indexes[i];
+                    if (index < 0)
+                    {
+                        index += value.ArrayLength;
+                        if (index < 0)
+                        {
+                            return JValue.Missing;
+                        }
+                    }
+
+                    value = value.ArrayItem(index);
+                }
+
                 if (value.Type == JType.Missing)
                 {
                     return value;
@@ -304,6 +328,11 @@ internal sealed class Compiler
 
     private Evaluator Projection(ProjectionNode projection)
     {
+        if (projection.Left is FlattenNode flatten)
+        {
+            return FlattenProjection(flatten, projection);
+        }
+
         Evaluator left = Node(projection.Left);
         int cost = PolicyCheck.Size(projection.Right);
         int offset = projection.Offset;
@@ -371,6 +400,65 @@ internal sealed class Compiler
                 results.Dispose();
             }
         };
+    }
+
+    /// <summary><c>a[].b</c>: flattens and projects in one pass, without building the flattened array.</summary>
+    private Evaluator FlattenProjection(FlattenNode flatten, ProjectionNode projection)
+    {
+        Evaluator inner = Node(flatten.Inner);
+        Evaluator? right = projection.Right is CurrentNode ? null : Node(projection.Right);
+        int cost = PolicyCheck.Size(projection.Right);
+        int offset = projection.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue array = inner(current, ref context);
+            if (array.Type != JType.Array)
+            {
+                return JValue.Missing;
+            }
+
+            var results = new ValueList();
+            try
+            {
+                foreach (JValue item in array.EnumerateArray())
+                {
+                    if (item.Type != JType.Array)
+                    {
+                        Project(item, right, cost, offset, ref results, ref context);
+                        continue;
+                    }
+
+                    context.Step(offset);
+                    foreach (JValue nested in item.EnumerateArray())
+                    {
+                        Project(nested, right, cost, offset, ref results, ref context);
+                    }
+                }
+
+                return results.ToValue(ref context, offset);
+            }
+            finally
+            {
+                results.Dispose();
+            }
+        };
+
+        static void Project(in JValue item, Evaluator? right, int cost, int offset, ref ValueList results, ref EvalContext context)
+        {
+            // As in every projection, a null element projects to null and is dropped.
+            if (item.IsNullOrMissing)
+            {
+                context.Step(offset);
+                return;
+            }
+
+            context.Steps(cost, offset);
+            JValue result = right is null ? item : right(item, ref context);
+            if (!result.IsNullOrMissing)
+            {
+                results.Add(result);
+            }
+        }
     }
 
     private Evaluator ValueProjection(ValueProjectionNode projection)
@@ -660,6 +748,32 @@ internal sealed class Compiler
 
     private Evaluator MultiSelectHash(MultiSelectHashNode hash)
     {
+        // Keys are distinct names known now: every evaluation shares this array and builds only the values.
+        string[] keys = hash.Keys;
+        if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Length)
+        {
+            // A repeated key keeps its first place and its last value, as a JSON object built in order would.
+            return DuplicateKeyHash(hash);
+        }
+
+        Evaluator[] values = [.. hash.Values.Select(Node)];
+        int offset = hash.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            context.Build(keys.Length, offset);
+            var built = new JValue[keys.Length];
+            for (int i = 0; i < keys.Length; i++)
+            {
+                JValue value = values[i](current, ref context);
+                built[i] = value.Type == JType.Missing ? JValue.Null : value;
+            }
+
+            return JValue.FromObject(new ObjectValue(keys, built));
+        };
+    }
+
+    private Evaluator DuplicateKeyHash(MultiSelectHashNode hash)
+    {
         string[] keys = hash.Keys;
         Evaluator[] values = [.. hash.Values.Select(Node)];
         int offset = hash.Offset;
@@ -673,7 +787,7 @@ internal sealed class Compiler
                 members[keys[i]] = value.Type == JType.Missing ? JValue.Null : value;
             }
 
-            return JValue.FromObject(members);
+            return JValue.FromObject(ObjectValue.From(members));
         };
     }
 

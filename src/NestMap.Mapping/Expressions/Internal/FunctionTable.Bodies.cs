@@ -91,7 +91,7 @@ internal static partial class FunctionTable
         }
 
         c.Build(members.Count, o);
-        return JValue.FromObject(members);
+        return JValue.FromObject(ObjectValue.From(members));
     }
 
     private static JValue GroupBy(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
@@ -121,14 +121,17 @@ internal static partial class FunctionTable
             group.Add(item);
         }
 
-        var members = new OrderedDictionary<string, JValue>(groups.Count, StringComparer.Ordinal);
-        foreach (KeyValuePair<string, List<JValue>> group in groups)
+        var names = new string[groups.Count];
+        var values = new JValue[groups.Count];
+        for (int i = 0; i < names.Length; i++)
         {
-            c.Build(group.Value.Count + 1, o);
-            members[group.Key] = JValue.FromArray([.. group.Value]);
+            (string name, List<JValue> group) = groups.GetAt(i);
+            c.Build(group.Count + 1, o);
+            names[i] = name;
+            values[i] = JValue.FromArray([.. group]);
         }
 
-        return JValue.FromObject(members);
+        return JValue.FromObject(new ObjectValue(names, values));
     }
 
     private static JValue Items(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
@@ -258,7 +261,7 @@ internal static partial class FunctionTable
         }
 
         c.Build(members.Count, o);
-        return JValue.FromObject(members);
+        return JValue.FromObject(ObjectValue.From(members));
     }
 
     private static JValue NotNull(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
@@ -494,6 +497,12 @@ internal static partial class FunctionTable
         if (a[0].Type == JType.String)
         {
             return a[0];
+        }
+
+        if (a[0].IsElement && a[0].Type is JType.Number or JType.Boolean or JType.Null)
+        {
+            // A scalar of the input is its own JSON text (a number keeps the input's spelling).
+            return JValue.FromString(a[0].Element.GetRawText());
         }
 
         return JValue.FromString(c.ToJson(a[0].Type == JType.Missing ? JValue.Null : a[0], o));

@@ -98,7 +98,7 @@ internal readonly struct JValue
     public static JValue FromArray(JValue[] items) => new(JType.Array, 0, items);
 
     /// <summary>An object the evaluation built; the caller hands over <paramref name="members"/> and never touches it again.</summary>
-    public static JValue FromObject(OrderedDictionary<string, JValue> members) => new(JType.Object, 0, members);
+    public static JValue FromObject(ObjectValue members) => new(JType.Object, 0, members);
 
     public static JValue FromExpression(ExpressionRef expression) => new(JType.Expression, 0, expression);
 
@@ -115,14 +115,14 @@ internal readonly struct JValue
     public JValue[]? BuiltArray => _isElement ? null : _ref as JValue[];
 
     /// <summary>The members of an object the evaluation built (null for element-backed objects).</summary>
-    public OrderedDictionary<string, JValue>? BuiltObject => _isElement ? null : _ref as OrderedDictionary<string, JValue>;
+    public ObjectValue? BuiltObject => _isElement ? null : _ref as ObjectValue;
 
     public int ArrayLength => _isElement ? _element.GetArrayLength() : ((JValue[])_ref!).Length;
 
     public ArrayIterator EnumerateArray() => _isElement ? new ArrayIterator(_element.EnumerateArray()) : new ArrayIterator((JValue[])_ref!);
 
     public ObjectIterator EnumerateObject() =>
-        _isElement ? new ObjectIterator(_element.EnumerateObject()) : new ObjectIterator((OrderedDictionary<string, JValue>)_ref!);
+        _isElement ? new ObjectIterator(_element.EnumerateObject()) : new ObjectIterator((ObjectValue)_ref!);
 
     public int ObjectCount
     {
@@ -130,7 +130,7 @@ internal readonly struct JValue
         {
             if (!_isElement)
             {
-                return ((OrderedDictionary<string, JValue>)_ref!).Count;
+                return ((ObjectValue)_ref!).Count;
             }
 
             int count = 0;
@@ -169,7 +169,7 @@ internal readonly struct JValue
             return _element.TryGetProperty(utf8Name, out JsonElement found) ? FromElement(found) : default;
         }
 
-        return ((OrderedDictionary<string, JValue>)_ref!).TryGetValue(name, out JValue value) ? value : default;
+        return ((ObjectValue)_ref!).TryGetValue(name, out JValue value) ? value : default;
     }
 
     public JValue Property(string name)
@@ -184,7 +184,7 @@ internal readonly struct JValue
             return _element.TryGetProperty(name, out JsonElement found) ? FromElement(found) : default;
         }
 
-        return ((OrderedDictionary<string, JValue>)_ref!).TryGetValue(name, out JValue value) ? value : default;
+        return ((ObjectValue)_ref!).TryGetValue(name, out JValue value) ? value : default;
     }
 
     /// <summary>JMESPath truthiness: false, null, missing, "", [] and {} are false; everything else is true.</summary>
@@ -207,7 +207,7 @@ internal readonly struct JValue
                 case JType.Array:
                     return ArrayLength != 0;
                 default:
-                    return _isElement ? _element.EnumerateObject().MoveNext() : ((OrderedDictionary<string, JValue>)_ref!).Count != 0;
+                    return _isElement ? _element.EnumerateObject().MoveNext() : ((ObjectValue)_ref!).Count != 0;
             }
         }
     }
@@ -282,7 +282,7 @@ internal readonly struct JValue
     internal struct ObjectIterator
     {
         private JsonElement.ObjectEnumerator _elements;
-        private readonly OrderedDictionary<string, JValue>? _members;
+        private readonly ObjectValue? _members;
         private int _index;
 
         public ObjectIterator(JsonElement.ObjectEnumerator elements)
@@ -292,16 +292,16 @@ internal readonly struct JValue
             _index = -1;
         }
 
-        public ObjectIterator(OrderedDictionary<string, JValue> members)
+        public ObjectIterator(ObjectValue members)
         {
             _elements = default;
             _members = members;
             _index = -1;
         }
 
-        public readonly JValue CurrentValue => _members is null ? FromElement(_elements.Current.Value) : _members.GetAt(_index).Value;
+        public readonly JValue CurrentValue => _members is null ? FromElement(_elements.Current.Value) : _members.ValueAt(_index);
 
-        public readonly string CurrentName => _members is null ? _elements.Current.Name : _members.GetAt(_index).Key;
+        public readonly string CurrentName => _members is null ? _elements.Current.Name : _members.NameAt(_index);
 
         public bool MoveNext() => _members is null ? _elements.MoveNext() : ++_index < _members.Count;
     }

@@ -2,32 +2,63 @@ using System.Buffers;
 
 namespace NestMap.Mapping.Expressions.Internal;
 
-/// <summary>Collects the items of an array being built in a pooled buffer; <see cref="ToValue"/> copies them out once.</summary>
+/// <summary>
+/// Collects the items of an array being built: the first eight on the stack, more in a pooled buffer;
+/// <see cref="ToValue"/> copies them out once into an array of the exact size.
+/// </summary>
 /// <remarks>A mutable struct: keep it in a local and pass it by reference. Not thread-safe.</remarks>
 internal struct ValueList
 {
+    private const int InlineCapacity = 8;
+
+    private ValueBuffer8 _inline;
     private JValue[]? _buffer;
     private int _count;
 
     public readonly int Count => _count;
 
-    public readonly ReadOnlySpan<JValue> Items => _buffer.AsSpan(0, _count);
-
     public void Add(in JValue value)
     {
-        if (_buffer is null || _count == _buffer.Length)
+        if (_buffer is null)
         {
-            Grow();
+            if (_count < InlineCapacity)
+            {
+                _inline[_count++] = value;
+                return;
+            }
+
+            _buffer = ArrayPool<JValue>.Shared.Rent(InlineCapacity * 4);
+            ((ReadOnlySpan<JValue>)_inline).CopyTo(_buffer);
+        }
+        else if (_count == _buffer.Length)
+        {
+            JValue[] bigger = ArrayPool<JValue>.Shared.Rent(_buffer.Length * 2);
+            _buffer.AsSpan(0, _count).CopyTo(bigger);
+            ArrayPool<JValue>.Shared.Return(_buffer, clearArray: true);
+            _buffer = bigger;
         }
 
-        _buffer![_count++] = value;
+        _buffer[_count++] = value;
     }
 
-    /// <summary>The array value holding the items, charged to the budget; the buffer goes back to the pool.</summary>
+    /// <summary>The array value holding the items, charged to the budget; a pooled buffer goes back to the pool.</summary>
     public JValue ToValue(ref EvalContext context, int offset)
     {
         context.Build(_count, offset);
-        JValue[] items = _count == 0 ? [] : Items.ToArray();
+        JValue[] items;
+        if (_count == 0)
+        {
+            items = [];
+        }
+        else if (_buffer is null)
+        {
+            items = ((ReadOnlySpan<JValue>)_inline)[.._count].ToArray();
+        }
+        else
+        {
+            items = _buffer.AsSpan(0, _count).ToArray();
+        }
+
         Dispose();
         return JValue.FromArray(items);
     }
@@ -38,19 +69,8 @@ internal struct ValueList
         {
             ArrayPool<JValue>.Shared.Return(_buffer, clearArray: true);
             _buffer = null;
-            _count = 0;
-        }
-    }
-
-    private void Grow()
-    {
-        JValue[] bigger = ArrayPool<JValue>.Shared.Rent(_buffer is null ? 8 : _buffer.Length * 2);
-        if (_buffer is not null)
-        {
-            Items.CopyTo(bigger);
-            ArrayPool<JValue>.Shared.Return(_buffer, clearArray: true);
         }
 
-        _buffer = bigger;
+        _count = 0;
     }
 }
