@@ -803,25 +803,65 @@ internal sealed class Compiler
         Evaluator[] arguments = [.. call.Arguments.Select(Node)];
         int offset = call.Offset;
         FunctionBody body = function.Body;
-        return (in JValue current, ref EvalContext context) =>
-        {
-            context.Step(offset);
-            ValueBuffer8 buffer = default;
-            Span<JValue> args = arguments.Length <= 8 ? buffer[..arguments.Length] : new JValue[arguments.Length];
-            for (int i = 0; i < arguments.Length; i++)
-            {
-                args[i] = arguments[i](current, ref context);
-            }
 
-            function.CheckTypes(args, context, offset);
-            return body(args, ref context, offset);
-        };
+        // The common arities get their arguments in locals on the stack: nothing to allocate, little to clear.
+        switch (arguments.Length)
+        {
+            case 1:
+                {
+                    Evaluator only = arguments[0];
+                    return (in JValue current, ref EvalContext context) =>
+                    {
+                        context.Step(offset);
+                        JValue arg = only(current, ref context);
+                        ReadOnlySpan<JValue> args = new(in arg);
+                        function.CheckTypes(args, context, offset);
+                        return body(args, ref context, offset);
+                    };
+                }
+
+            case 2:
+                {
+                    Evaluator first = arguments[0], second = arguments[1];
+                    return (in JValue current, ref EvalContext context) =>
+                    {
+                        context.Step(offset);
+                        ValueBuffer2 buffer = default;
+                        buffer[0] = first(current, ref context);
+                        buffer[1] = second(current, ref context);
+                        function.CheckTypes(buffer, context, offset);
+                        return body(buffer, ref context, offset);
+                    };
+                }
+
+            default:
+                return (in JValue current, ref EvalContext context) =>
+                {
+                    context.Step(offset);
+                    ValueBuffer8 buffer = default;
+                    Span<JValue> args = arguments.Length <= 8 ? buffer[..arguments.Length] : new JValue[arguments.Length];
+                    for (int i = 0; i < arguments.Length; i++)
+                    {
+                        args[i] = arguments[i](current, ref context);
+                    }
+
+                    function.CheckTypes(args, context, offset);
+                    return body(args, ref context, offset);
+                };
+        }
     }
 }
 
 /// <summary>Room for eight values on the stack (arguments of a call, bindings of a let).</summary>
 [System.Runtime.CompilerServices.InlineArray(8)]
 internal struct ValueBuffer8
+{
+    private JValue _first;
+}
+
+/// <summary>Room for the two arguments of a call on the stack.</summary>
+[System.Runtime.CompilerServices.InlineArray(2)]
+internal struct ValueBuffer2
 {
     private JValue _first;
 }

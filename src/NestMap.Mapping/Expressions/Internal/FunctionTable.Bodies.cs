@@ -390,17 +390,7 @@ internal static partial class FunctionTable
     {
         JValue[] items = CopyItems(a[0], ref c, o);
         ChargeSort(items.Length, ref c, o);
-
-        // Stable: equal numbers keep their order (visible as 1 versus 1.0 in the input's text).
-        int[] order = [.. Enumerable.Range(0, items.Length)];
-        System.Array.Sort(order, (x, y) => CompareKeys(items[x], items[y]) is var r && r != 0 ? r : x.CompareTo(y));
-        var sorted = new JValue[items.Length];
-        for (int i = 0; i < order.Length; i++)
-        {
-            sorted[i] = items[order[i]];
-        }
-
-        return JValue.FromArray(sorted);
+        return JValue.FromArray(StableSort(items, items));
     }
 
     private static JValue SortBy(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
@@ -416,15 +406,39 @@ internal static partial class FunctionTable
         }
 
         ChargeSort(items.Length, ref c, o);
-        int[] order = [.. Enumerable.Range(0, items.Length)];
-        System.Array.Sort(order, (x, y) => CompareKeys(keys[x], keys[y]) is var r && r != 0 ? r : x.CompareTo(y));
+        return JValue.FromArray(StableSort(keys, items));
+    }
+
+    /// <summary>
+    /// Sorts <paramref name="items"/> by <paramref name="keys"/> (all numbers or all strings), keeping equal keys in
+    /// their order; returns a new array.
+    /// </summary>
+    private static JValue[] StableSort(JValue[] keys, JValue[] items)
+    {
+        var order = new (JValue Key, int Index)[items.Length];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = (keys[i], i);
+        }
+
+        order.AsSpan().Sort(default(StableKeyComparer));
         var sorted = new JValue[items.Length];
         for (int i = 0; i < order.Length; i++)
         {
-            sorted[i] = items[order[i]];
+            sorted[i] = items[order[i].Index];
         }
 
-        return JValue.FromArray(sorted);
+        return sorted;
+    }
+
+    /// <summary>Orders by key, then by original position, which makes the (unstable) span sort stable.</summary>
+    private readonly struct StableKeyComparer : IComparer<(JValue Key, int Index)>
+    {
+        public int Compare((JValue Key, int Index) x, (JValue Key, int Index) y)
+        {
+            int byKey = CompareKeys(x.Key, y.Key);
+            return byKey != 0 ? byKey : x.Index.CompareTo(y.Index);
+        }
     }
 
     private static JValue Split(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
