@@ -37,7 +37,7 @@ var map = new Command("map", "Maps one input with a spec: the output JSON on std
     spec, input, trace, traceFormat, validate,
 };
 map.SetAction((result, cancellation) => MapCommand.RunAsync(
-    result.GetValue(spec)!.FullName, result.GetValue(input)!, result.GetValue(trace), result.GetValue(traceFormat)!, result.GetValue(validate), cancellation));
+    result.GetValue(spec)!.ToString(), result.GetValue(input)!, result.GetValue(trace), result.GetValue(traceFormat)!, result.GetValue(validate), cancellation));
 
 var checkPaths = new Argument<string[]>("paths") { Description = "Spec files or folders (searched for *.yaml and *.yml).", Arity = ArgumentArity.OneOrMore };
 var check = new Command("check", "Compiles every spec; for each X.yaml maps every sample in X.samples/*.json, validates the output against the spec's schema, and compares it with NAME.expected.json where present. Exit 0 all passed, 1 a sample failed, 2 a spec is invalid.")
@@ -55,7 +55,7 @@ var diff = new Command("diff", "Maps every input with two versions of a spec and
     oldSpec, newSpec, inputs, maxRate,
 };
 diff.SetAction(result => DiffCommand.Run(
-    result.GetValue(oldSpec)!.FullName, result.GetValue(newSpec)!.FullName, result.GetValue(inputs)!.FullName, result.GetValue(maxRate), Console.Out, Console.Error));
+    result.GetValue(oldSpec)!.ToString(), result.GetValue(newSpec)!.ToString(), result.GetValue(inputs)!.ToString(), result.GetValue(maxRate), Console.Out, Console.Error));
 
 var sbomPaths = new Argument<string[]>("paths") { Description = "Spec files or folders (searched for *.yaml and *.yml).", Arity = ArgumentArity.OneOrMore };
 var sbomOut = new Option<FileInfo?>("--out") { Description = "Where to write the manifest; stdout when absent." };

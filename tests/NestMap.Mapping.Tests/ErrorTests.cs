@@ -116,6 +116,13 @@ public sealed class ErrorTests
     }
 
     [Fact]
+    public void UnknownFunctions_SuggestTheNearestOne()
+    {
+        Assert.EndsWith("; did you mean 'length'?", CompileError("lenght(@)").Detail, StringComparison.Ordinal);
+        Assert.Equal(ErrorMessages.Format(ErrorMessages.UnknownFunction, "frobnicate"), CompileError("frobnicate(@)").Detail);
+    }
+
+    [Fact]
     public void AnExpressionReference_IsNotAResult()
     {
         ExpressionException e = EvaluateError("&foo", "{}");

@@ -277,4 +277,31 @@ public sealed class MappingTests
         Assert.Contains(("gift.note", "nodata"), outcomes);
         Assert.Contains(("id", "ok"), outcomes);
     }
+
+    [Fact]
+    public void Output_KeepsTextReadable()
+    {
+        MappingResult result = Map(Compile("mapping: m\nversion: 1\nfields:\n  u: name\n"), """{"name": "Müller <a&b> it's +1 ✓"}""");
+
+        Assert.Equal("""{"u":"Müller <a&b> it's +1 ✓"}""", result.OutputText);
+    }
+
+    [Fact]
+    public void CompatibilityTransform_ThroughAnExplicitNull_FailsAndChangesNothing()
+    {
+        CompiledMapping mapping = Compile("mapping: m\nversion: 2\nfields:\n  b: a.b\ncompatibility:\n  - from: 1\n    transform:\n      a.b: c\n");
+
+        MappingResult throughNull = Map(mapping, """{"a": null, "c": 1}""");
+        Assert.Equal(MappingErrorCodes.CompatibilityFailed, Assert.Single(throughNull.Errors).Code);
+        Assert.Empty(throughNull.AppliedCompatibilitySteps);
+
+        MappingResult throughNumber = Map(mapping, """{"a": 5, "c": 1}""");
+        Assert.Equal(MappingErrorCodes.CompatibilityFailed, Assert.Single(throughNumber.Errors).Code);
+        Assert.Empty(throughNumber.AppliedCompatibilitySteps);
+
+        MappingResult absent = Map(mapping, """{"c": 1}""");
+        Assert.True(absent.Success);
+        Assert.Equal([1], absent.AppliedCompatibilitySteps);
+        Assert.Equal("""{"b":1}""", absent.OutputText);
+    }
 }

@@ -66,6 +66,7 @@ public sealed class SpecLoadingTests
     [Theory]
     [InlineData("mapping: a\nversion: 1\nfeilds:\n  x: y\n", MappingErrorCodes.UnknownKey, 3, 1, "did you mean 'fields'?")]
     [InlineData("mapping: a\nversion: 1\nfields:\n  x:\n    exp: y\n", MappingErrorCodes.UnknownKey, 5, 5, "did you mean 'expr'?")]
+    [InlineData("mapping: a\nversion: 1\nfields:\n  x:\n    exrp: y\n", MappingErrorCodes.UnknownKey, 5, 5, "did you mean 'expr'?")]
     [InlineData("mapping: a\nversion: 1\nversion: 2\nfields:\n  x: y\n", MappingErrorCodes.DuplicateKey, 3, 1, "duplicate key 'version'")]
     [InlineData("mapping: a\nversion: 1\nfields:\n  x: y\n  x: z\n", MappingErrorCodes.DuplicateKey, 5, 3, "duplicate field 'x'")]
     [InlineData("mapping: a\nversion: two\nfields:\n  x: y\n", MappingErrorCodes.WrongType, 2, 10, "'version' is a whole number")]

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NestMap.Mapping.Expressions;
@@ -21,6 +22,10 @@ namespace NestMap.Mapping.Specs;
 /// </remarks>
 public sealed class CompiledMapping
 {
+    // The output is JSON data, not HTML: non-ASCII letters and characters such as <, & and + stay as they are
+    // (System.Text.Json's default encoder would write "M\u00FCller" and "\u002B1").
+    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly CompiledField[] _fields;
     private readonly CompiledStep[] _steps;
     private readonly JsonSchema? _schema;
@@ -133,7 +138,7 @@ public sealed class CompiledMapping
             }
 
             var buffer = new ArrayBufferWriter<byte>();
-            using (var writer = new Utf8JsonWriter(buffer))
+            using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
             {
                 _output.Write(writer, values);
             }
@@ -244,14 +249,17 @@ public sealed class CompiledMapping
                     continue;
                 }
 
-                changed ??= JsonNode.Parse(root.GetRawText());
-                if (!Set(changed, transform.Segments, value.ToJsonNode()))
+                JsonNode? copy = changed ?? JsonNode.Parse(root.GetRawText());
+                if (!Set(copy, transform.Segments, value.ToJsonNode()))
                 {
                     errors.Add(new MappingError(
                         MappingErrorCodes.CompatibilityFailed,
                         $"compatibility step from {step.From}: '{transform.TargetPath}' goes through a value that is not an object",
                         null));
+                    continue;
                 }
+
+                changed = copy;
             }
 
             if (changed is not null)
@@ -288,8 +296,8 @@ public sealed class CompiledMapping
 
         for (int i = 0; i < path.Count - 1; i++)
         {
-            JsonNode? next = at[path[i]];
-            if (next is null)
+            // An explicit null on the way is a value (as everywhere else), not room to build in: the transform fails.
+            if (!at.TryGetPropertyValue(path[i], out JsonNode? next))
             {
                 next = new JsonObject();
                 at[path[i]] = next;
@@ -312,11 +320,13 @@ public sealed class CompiledMapping
         string json = System.Text.Encoding.UTF8.GetString(output.Span);
         foreach (NJsonSchema.Validation.ValidationError error in _schema!.Validate(json))
         {
+            // NJsonSchema names the place "#/a.b" (its own dotted notation); the field is reported as that path.
             string where = string.IsNullOrEmpty(error.Path) ? "#" : error.Path;
+            string? field = where.StartsWith("#/", StringComparison.Ordinal) && where.Length > 2 ? where[2..] : null;
             errors.Add(new MappingError(
                 MappingErrorCodes.SchemaViolation,
                 string.Create(CultureInfo.InvariantCulture, $"the output breaks the schema at {where}: {error.Kind}"),
-                error.Property));
+                field));
         }
     }
 
@@ -334,7 +344,7 @@ public sealed class CompiledMapping
         {
             if (reader.CurrentDepth >= maxDepth - 1)
             {
-                message = $"the input nests deeper than {maxDepth} levels (line {error.LineNumber + 1})";
+                message = $"the input nests deeper than {maxDepth} levels";
                 return MappingErrorCodes.InputTooDeep;
             }
 
@@ -342,7 +352,7 @@ public sealed class CompiledMapping
             return MappingErrorCodes.InvalidInput;
         }
 
-        message = $"the input has the same property name twice in one object (line {error.LineNumber + 1}): {error.Message}";
+        message = "the input has the same property name twice in one object: " + error.Message;
         return MappingErrorCodes.DuplicateInputProperty;
     }
 }

@@ -55,7 +55,11 @@ internal sealed class PolicyCheck
         {
             if (!FunctionTable.All.TryGetValue(call.Name, out FunctionInfo? function))
             {
-                throw Error(ExpressionErrorKind.UnknownFunction, ErrorMessages.Format(ErrorMessages.UnknownFunction, call.Name), call.Offset);
+                string? near = NestMap.Mapping.Internal.Spelling.Nearest(call.Name, FunctionTable.All.Keys);
+                throw Error(
+                    ExpressionErrorKind.UnknownFunction,
+                    ErrorMessages.Format(ErrorMessages.UnknownFunction, call.Name) + (near is null ? string.Empty : $"; did you mean '{near}'?"),
+                    call.Offset);
             }
 
             if (call.Arguments.Length < function.MinArgs || call.Arguments.Length > function.MaxArgs)

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using NestMap.Mapping.Expressions;
 using NestMap.Mapping.Expressions.Internal;
+using NestMap.Mapping.Internal;
 
 namespace NestMap.Mapping.Specs.Internal;
 
@@ -143,7 +144,7 @@ internal sealed partial class SpecReader
 
             if (!known.Contains(key.Value, StringComparer.Ordinal))
             {
-                string? near = Nearest(key.Value, known);
+                string? near = Spelling.Nearest(key.Value, known);
                 Error(
                     MappingErrorCodes.UnknownKey,
                     $"unknown key '{key.Value}' in {where}" + (near is null ? $"; known keys: {string.Join(", ", known)}" : $"; did you mean '{near}'?"),
@@ -259,7 +260,7 @@ internal sealed partial class SpecReader
         {
             foreach (string name in functions.Where(n => !FunctionTable.All.ContainsKey(n)))
             {
-                string? near = Nearest(name, [.. FunctionTable.All.Keys]);
+                string? near = Spelling.Nearest(name, FunctionTable.All.Keys);
                 Error(MappingErrorCodes.UnknownKey, $"unknown function '{name}' in policy.functions" + (near is null ? string.Empty : $"; did you mean '{near}'?"), f!);
             }
         }
@@ -626,46 +627,4 @@ internal sealed partial class SpecReader
     };
 
     private static string Shown(YamlNode node) => node.Kind == YamlKind.Scalar ? $"'{node.Value}'" : "a " + Describe(node);
-
-    /// <summary>The known word nearest to <paramref name="word"/> (edit distance at most 2, or a case-only difference).</summary>
-    internal static string? Nearest(string word, string[] known)
-    {
-        string? best = null;
-        int bestDistance = int.MaxValue;
-        foreach (string candidate in known)
-        {
-            int distance = string.Equals(word, candidate, StringComparison.OrdinalIgnoreCase) ? 0 : Distance(word, candidate);
-            if (distance < bestDistance)
-            {
-                best = candidate;
-                bestDistance = distance;
-            }
-        }
-
-        return bestDistance <= Math.Max(1, Math.Min(2, word.Length / 3)) ? best : null;
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (int i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int cost = char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 1]) ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
-    }
 }
