@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -97,7 +98,13 @@ internal static class JsonText
     {
         if (a.IsElement && b.IsElement)
         {
-            // Compare the decoded strings without allocating when one side is short enough to unescape on the stack.
+            // Without escapes, two strings are equal exactly when their JSON texts are: compare the bytes.
+            ReadOnlySpan<byte> x = JsonMarshal.GetRawUtf8Value(a.Element), y = JsonMarshal.GetRawUtf8Value(b.Element);
+            if (!x.Contains((byte)'\\') && !y.Contains((byte)'\\'))
+            {
+                return x.SequenceEqual(y);
+            }
+
             return a.Element.ValueEquals(b.Element.GetString());
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace NestMap.Mapping.Expressions.Internal;
@@ -124,8 +125,15 @@ internal sealed class Lexer
                     _tokens.Add(new Token(TokenKind.QuotedIdentifier, start, ReadJsonString(start)));
                     break;
                 case '\'':
-                    _tokens.Add(new Token(TokenKind.RawString, start, ReadRawString(start)));
-                    break;
+                    {
+                        // The value is kept as a JSON element too, so that comparing it with input strings (the common
+                        // case: filters, contains) is a byte comparison, with nothing decoded or allocated.
+                        string text = ReadRawString(start);
+                        string json = "\"" + JsonEncodedText.Encode(text, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).Value + "\"";
+                        _tokens.Add(new Token(TokenKind.RawString, start, text, Literal: TryParseJson(json, out JValue value) ? value : JValue.FromString(text)));
+                        break;
+                    }
+
                 case '`':
                     _tokens.Add(new Token(TokenKind.Literal, start, Literal: ReadLiteral(start)));
                     break;

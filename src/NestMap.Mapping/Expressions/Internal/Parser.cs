@@ -178,7 +178,7 @@ internal sealed class Parser
             case TokenKind.Literal:
                 return Made(new LiteralNode(token.Offset, token.Literal));
             case TokenKind.RawString:
-                return Made(new LiteralNode(token.Offset, JValue.FromString(token.Text!)));
+                return Made(new LiteralNode(token.Offset, token.Literal));
             case TokenKind.UnquotedIdentifier:
                 if (token.Text == "let" && Current.Kind == TokenKind.Variable)
                 {
