@@ -26,7 +26,8 @@ public class MappingTraceBenchmarks : IDisposable
     public void Setup()
     {
         // The three produce the same output.
-        using JsonDocument baseline = JsonDocument.Parse(_buffer.WrittenMemory[..ExpressionsOnly()].ToArray());
+        int length = ExpressionsOnly();
+        using JsonDocument baseline = JsonDocument.Parse(_buffer.WrittenMemory[..length].ToArray());
         using JsonDocument off = JsonDocument.Parse(_off.Map(_document.RootElement).Output);
         using JsonDocument on = JsonDocument.Parse(_on.Map(_document.RootElement).Output);
         if (!JsonElement.DeepEquals(baseline.RootElement, off.RootElement) || !JsonElement.DeepEquals(off.RootElement, on.RootElement))

@@ -14,6 +14,9 @@ switch (args)
     case ["expiry", ..]:
         await ExpiryMeasurement.RunAsync(Console.Out);
         return 0;
+    case ["probe", ..]:
+        ExpressionCostProbe.Run(Console.Out);
+        return 0;
     case ["paired", ..]:
         PairedReadMeasurement.Run(Console.Out);
         return 0;

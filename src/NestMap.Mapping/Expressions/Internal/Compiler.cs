@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using NestMap.Mapping.Expressions.Ast;
 
 namespace NestMap.Mapping.Expressions.Internal;
@@ -629,6 +631,31 @@ internal sealed class Compiler
             case BinaryOperator.NotEqual:
                 return (in JValue current, ref EvalContext context) =>
                     JValue.FromBoolean(!Equal(left(current, ref context), right(current, ref context), ref context, offset));
+            case BinaryOperator.Less or BinaryOperator.LessOrEqual or BinaryOperator.Greater or BinaryOperator.GreaterOrEqual
+                when binary.Right is LiteralNode { Value.Type: JType.Number } literal:
+                {
+                    // x > `1`: the literal is read once here, not parsed from its text for every element filtered.
+                    BinaryOperator op = binary.Operator;
+                    double y = literal.Value.Number;
+                    return (in JValue current, ref EvalContext context) =>
+                    {
+                        JValue a = left(current, ref context);
+                        if (a.Type != JType.Number)
+                        {
+                            return JValue.Null;
+                        }
+
+                        double x = a.Number;
+                        return JValue.FromBoolean(op switch
+                        {
+                            BinaryOperator.Less => x < y,
+                            BinaryOperator.LessOrEqual => x <= y,
+                            BinaryOperator.Greater => x > y,
+                            _ => x >= y,
+                        });
+                    };
+                }
+
             case BinaryOperator.Less or BinaryOperator.LessOrEqual or BinaryOperator.Greater or BinaryOperator.GreaterOrEqual:
                 {
                     BinaryOperator op = binary.Operator;
@@ -757,6 +784,7 @@ internal sealed class Compiler
         }
 
         Evaluator[] values = [.. hash.Values.Select(Node)];
+        JsonEncodedText[] encoded = [.. keys.Select(k => JsonEncodedText.Encode(k, JavaScriptEncoder.UnsafeRelaxedJsonEscaping))];
         int offset = hash.Offset;
         return (in JValue current, ref EvalContext context) =>
         {
@@ -768,7 +796,7 @@ internal sealed class Compiler
                 built[i] = value.Type == JType.Missing ? JValue.Null : value;
             }
 
-            return JValue.FromObject(new ObjectValue(keys, built));
+            return JValue.FromObject(new ObjectValue(keys, built, encoded));
         };
     }
 

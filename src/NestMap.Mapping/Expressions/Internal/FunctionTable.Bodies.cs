@@ -212,12 +212,15 @@ internal static partial class FunctionTable
     private static JValue Extreme(in JValue array, ref EvalContext c, int o, int sign)
     {
         JValue best = JValue.Null;
+        Key bestKey = default;
         foreach (JValue item in array.EnumerateArray())
         {
             c.Step(o);
-            if (best.Type == JType.Null || sign * CompareKeys(item, best) > 0)
+            var key = new Key(item);
+            if (best.Type == JType.Null || sign * key.CompareTo(bestKey) > 0)
             {
                 best = item;
+                bestKey = key;
             }
         }
 
@@ -231,20 +234,48 @@ internal static partial class FunctionTable
     private static JValue ExtremeBy(ReadOnlySpan<JValue> a, ref EvalContext c, int o, string name, int sign)
     {
         ExpressionRef key = a[1].Expression;
-        JValue best = JValue.Null, bestKey = default;
+        JValue best = JValue.Null, firstKey = default;
+        Key bestKey = default;
         foreach (JValue item in a[0].EnumerateArray())
         {
             c.Step(o);
             JValue k = key.Body(item, ref c);
-            CheckKey(name, k, bestKey, ref c, o);
-            if (best.Type == JType.Null || sign * CompareKeys(k, bestKey) > 0)
+            CheckKey(name, k, firstKey, ref c, o);
+            if (firstKey.Type == JType.Missing)
+            {
+                firstKey = k;
+            }
+
+            var read = new Key(k);
+            if (best.Type == JType.Null || sign * read.CompareTo(bestKey) > 0)
             {
                 best = item;
-                bestKey = k;
+                bestKey = read;
             }
         }
 
         return best;
+    }
+
+    /// <summary>A number or string key read out of its value once, for repeated comparisons.</summary>
+    private readonly struct Key
+    {
+        private readonly double _number;
+        private readonly string? _text;
+
+        public Key(in JValue value)
+        {
+            if (value.Type == JType.Number)
+            {
+                _number = value.Number;
+            }
+            else
+            {
+                _text = value.String;
+            }
+        }
+
+        public int CompareTo(in Key other) => _text is null ? _number.CompareTo(other._number) : JsonText.CompareStrings(_text, other._text!);
     }
 
     private static JValue Merge(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
@@ -411,32 +442,60 @@ internal static partial class FunctionTable
 
     /// <summary>
     /// Sorts <paramref name="items"/> by <paramref name="keys"/> (all numbers or all strings), keeping equal keys in
-    /// their order; returns a new array.
+    /// their order; returns a new array. Keys are read out once (a number of the input is parsed from its text on
+    /// every read, which a comparison sort would otherwise do n log n times).
     /// </summary>
     private static JValue[] StableSort(JValue[] keys, JValue[] items)
     {
-        var order = new (JValue Key, int Index)[items.Length];
-        for (int i = 0; i < order.Length; i++)
+        int[] order;
+        if (keys.Length > 0 && keys[0].Type == JType.Number)
         {
-            order[i] = (keys[i], i);
+            var numbers = new (double Key, int Index)[keys.Length];
+            for (int i = 0; i < keys.Length; i++)
+            {
+                numbers[i] = (keys[i].Number, i);
+            }
+
+            numbers.AsSpan().Sort(default(StableNumberComparer));
+            order = [.. numbers.Select(n => n.Index)];
+        }
+        else
+        {
+            var strings = new (string Key, int Index)[keys.Length];
+            for (int i = 0; i < keys.Length; i++)
+            {
+                strings[i] = (keys[i].String, i);
+            }
+
+            strings.AsSpan().Sort(default(StableStringComparer));
+            order = [.. strings.Select(n => n.Index)];
         }
 
-        order.AsSpan().Sort(default(StableKeyComparer));
         var sorted = new JValue[items.Length];
         for (int i = 0; i < order.Length; i++)
         {
-            sorted[i] = items[order[i].Index];
+            sorted[i] = items[order[i]];
         }
 
         return sorted;
     }
 
     /// <summary>Orders by key, then by original position, which makes the (unstable) span sort stable.</summary>
-    private readonly struct StableKeyComparer : IComparer<(JValue Key, int Index)>
+    private readonly struct StableNumberComparer : IComparer<(double Key, int Index)>
     {
-        public int Compare((JValue Key, int Index) x, (JValue Key, int Index) y)
+        public int Compare((double Key, int Index) x, (double Key, int Index) y)
         {
-            int byKey = CompareKeys(x.Key, y.Key);
+            int byKey = x.Key.CompareTo(y.Key);
+            return byKey != 0 ? byKey : x.Index.CompareTo(y.Index);
+        }
+    }
+
+    /// <summary>Orders by key (code point order), then by original position.</summary>
+    private readonly struct StableStringComparer : IComparer<(string Key, int Index)>
+    {
+        public int Compare((string Key, int Index) x, (string Key, int Index) y)
+        {
+            int byKey = JsonText.CompareStrings(x.Key, y.Key);
             return byKey != 0 ? byKey : x.Index.CompareTo(y.Index);
         }
     }
@@ -621,10 +680,6 @@ internal static partial class FunctionTable
     }
 
     private static void ChargeSort(int n, ref EvalContext c, int o) => c.Steps(n <= 1 ? 1 : (long)(n * Math.Log2(n)), o);
-
-    /// <summary>Orders two numbers or two strings (by code point); callers ensure both have the same type.</summary>
-    private static int CompareKeys(in JValue x, in JValue y) =>
-        x.Type == JType.Number ? x.Number.CompareTo(y.Number) : JsonText.CompareStrings(x.String, y.String);
 
     /// <summary>A sort key must be a number or a string, of the same type as the first key.</summary>
     private static void CheckKey(string name, in JValue key, in JValue first, ref EvalContext c, int o)

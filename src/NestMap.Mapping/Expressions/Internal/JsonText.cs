@@ -217,11 +217,22 @@ internal static class JsonText
                 {
                     CheckDepth(depth);
                     writer.WriteStartObject();
-                    JValue.ObjectIterator members = value.EnumerateObject();
-                    while (members.MoveNext())
+                    if (value.BuiltObject is { EncodedNames: { } names } built)
                     {
-                        writer.WritePropertyName(members.CurrentName);
-                        WriteTo(writer, members.CurrentValue, ref budget, depth + 1);
+                        for (int i = 0; i < names.Length; i++)
+                        {
+                            writer.WritePropertyName(names[i]);
+                            WriteTo(writer, built.ValueAt(i), ref budget, depth + 1);
+                        }
+                    }
+                    else
+                    {
+                        JValue.ObjectIterator members = value.EnumerateObject();
+                        while (members.MoveNext())
+                        {
+                            writer.WritePropertyName(members.CurrentName);
+                            WriteTo(writer, members.CurrentValue, ref budget, depth + 1);
+                        }
                     }
 
                     writer.WriteEndObject();

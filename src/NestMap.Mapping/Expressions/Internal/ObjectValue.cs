@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace NestMap.Mapping.Expressions.Internal;
 
 /// <summary>
@@ -16,11 +18,18 @@ internal sealed class ObjectValue
     private Dictionary<string, int>? _index;
 
     /// <summary>Wraps names and values; names must be distinct. The caller hands both arrays over.</summary>
-    public ObjectValue(string[] names, JValue[] values)
+    /// <param name="names">The member names.</param>
+    /// <param name="values">The member values.</param>
+    /// <param name="encoded">The names already encoded for writing, when known at compile time.</param>
+    public ObjectValue(string[] names, JValue[] values, JsonEncodedText[]? encoded = null)
     {
         _names = names;
         _values = values;
+        EncodedNames = encoded;
     }
+
+    /// <summary>The names encoded for <see cref="Utf8JsonWriter.WritePropertyName(JsonEncodedText)"/>, when known.</summary>
+    public JsonEncodedText[]? EncodedNames { get; }
 
     public int Count => _values.Length;
 
