@@ -93,6 +93,8 @@ public sealed class MappingTests
 
         Assert.True(v1.Success, string.Join("\n", v1.Errors));
         Assert.Equal([1], v1.AppliedCompatibilitySteps);
+        Assert.All(v1.Traces, t => Assert.Equal([1], t.AppliedCompatibilitySteps));
+        Assert.All(Map(mapping, V2Input).Traces, t => Assert.Empty(t.AppliedCompatibilitySteps));
         using var output = JsonDocument.Parse(v1.OutputText);
         Assert.Equal("PICKUP", output.RootElement.GetProperty("shipping").GetProperty("method").GetString());
         Assert.Equal("Lyon", output.RootElement.GetProperty("customer").GetProperty("city").GetString());

@@ -87,7 +87,7 @@ internal static class MapCommand
                 writer.WriteString("status", Status(trace.Status));
                 writer.WriteString("error", trace.ErrorCode);
                 writer.WriteNumber("elapsedMicroseconds", Math.Round(trace.Elapsed.TotalMicroseconds, 1));
-                writer.WriteNumber("steps", trace.Steps);
+                writer.WriteNumber("evaluationSteps", trace.Steps);
                 writer.WriteEndObject();
             }
 
@@ -104,7 +104,7 @@ internal static class MapCommand
             console.Profile.Width = Math.Max(console.Profile.Width, 120);
         }
 
-        var table = new Table().Border(TableBorder.Simple).AddColumns("field", "status", "error", "µs", "steps");
+        var table = new Table().Border(TableBorder.Simple).AddColumns("field", "status", "error", "µs", "eval steps");
         foreach (FieldTrace trace in result.Traces)
         {
             table.AddRow(

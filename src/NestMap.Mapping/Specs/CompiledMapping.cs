@@ -133,7 +133,7 @@ public sealed class CompiledMapping
                 values[i] = Evaluate(_fields[i], input, errors);
                 if (trace)
                 {
-                    traces[i] = new FieldTrace(_fields[i].Spec.OutputPath, values[i].Status, values[i].ErrorCode, clock.GetElapsedTime(start), values[i].Steps);
+                    traces[i] = new FieldTrace(_fields[i].Spec.OutputPath, values[i].Status, values[i].ErrorCode, clock.GetElapsedTime(start), values[i].Steps, applied);
                 }
             }
 

@@ -4,8 +4,9 @@ namespace NestMap.Mapping.Specs;
 /// <remarks>Immutable; thread-safe.</remarks>
 public sealed class FieldTrace
 {
-    internal FieldTrace(string outputPath, FieldStatus status, string? errorCode, TimeSpan elapsed, long steps)
+    internal FieldTrace(string outputPath, FieldStatus status, string? errorCode, TimeSpan elapsed, long steps, IReadOnlyList<int> compatibilitySteps)
     {
+        AppliedCompatibilitySteps = compatibilitySteps;
         OutputPath = outputPath;
         Status = status;
         ErrorCode = errorCode;
@@ -25,7 +26,11 @@ public sealed class FieldTrace
     /// <summary>Gets how long the field took (its expression and writing nothing else).</summary>
     public TimeSpan Elapsed { get; }
 
-    /// <summary>Gets the evaluation steps the field's expression used.</summary>
+    /// <summary>Gets the <c>from</c> versions of the compatibility steps applied to the input this field was mapped from.</summary>
+    public IReadOnlyList<int> AppliedCompatibilitySteps { get; }
+
+    /// <summary>Gets the evaluation steps the field's expression used (its work, as counted against
+    /// <see cref="Expressions.ExpressionPolicy.MaxSteps"/>; not compatibility steps).</summary>
     public long Steps { get; }
 
     /// <summary>Returns a one-line description.</summary>
