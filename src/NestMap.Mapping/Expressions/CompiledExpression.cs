@@ -68,6 +68,10 @@ public sealed class CompiledExpression
         {
             throw context.Error(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, 0);
         }
+        catch (InvalidTextException)
+        {
+            throw context.Error(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, 0);
+        }
 
         if (result.Type == JType.Expression)
         {

@@ -54,7 +54,7 @@ public sealed class CompiledTemplate
             }
             else if (v.Type == JType.String)
             {
-                text.Append(v.String);
+                text.Append(String(value));
             }
             else if (v.Type != JType.Null)
             {
@@ -70,4 +70,17 @@ public sealed class CompiledTemplate
     /// <summary>Returns the template text.</summary>
     /// <returns>The template text.</returns>
     public override string ToString() => Template;
+
+    private static string String(in ExpressionValue value)
+    {
+        try
+        {
+            return value.Value.String;
+        }
+        catch (InvalidTextException)
+        {
+            // The same error as writing the value out would raise.
+            return value.ToString();
+        }
+    }
 }

@@ -74,6 +74,10 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
         {
             throw OutputError(e);
         }
+        catch (InvalidTextException)
+        {
+            throw new ExpressionException(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, _expression?.Expression ?? string.Empty, 0);
+        }
     }
 
     /// <summary>Converts the value to a new <see cref="JsonNode"/> that does not refer to the input.</summary>
@@ -89,6 +93,10 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
         catch (WalkLimitException e)
         {
             throw OutputError(e);
+        }
+        catch (InvalidTextException)
+        {
+            throw new ExpressionException(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, _expression?.Expression ?? string.Empty, 0);
         }
     }
 
@@ -106,13 +114,25 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
         {
             throw OutputError(e);
         }
+        catch (InvalidTextException)
+        {
+            throw new ExpressionException(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, _expression?.Expression ?? string.Empty, 0);
+        }
     }
 
     /// <inheritdoc />
     public bool Equals(ExpressionValue other)
     {
         long budget = long.MaxValue;
-        return _value.Type == other._value.Type && JsonText.Equal(_value, other._value, ref budget);
+        try
+        {
+            return _value.Type == other._value.Type && JsonText.Equal(_value, other._value, ref budget);
+        }
+        catch (Exception e) when (e is WalkLimitException or InvalidTextException)
+        {
+            // Values too deep to compare, or holding text that cannot be read: equal only to themselves.
+            return false;
+        }
     }
 
     /// <inheritdoc />

@@ -80,7 +80,7 @@ internal sealed class Compiler
         MultiSelectListNode list => MultiSelectList(list),
         MultiSelectHashNode hash => MultiSelectHash(hash),
         FunctionNode function => Function(function),
-        ExpressionRefNode reference => Reference(reference),
+        ExpressionRefNode reference => ExpressionAsValue(reference.Offset),
         LetNode let => Let(let),
         _ => throw new InvalidOperationException("Unknown node " + node.GetType().Name),
     };
@@ -245,7 +245,7 @@ internal sealed class Compiler
         int last = stop is { } e ? Clamp(e, length, step) : (step < 0 ? -1 : length);
         long count = step > 0
             ? (last > first ? ((long)last - first + step - 1) / step : 0)
-            : (first > last ? ((long)first - last - step - 1) / -step : 0);
+            : (first > last ? ((long)first - last - step - 1) / -(long)step : 0);
         return (first, (int)count);
     }
 
@@ -751,7 +751,16 @@ internal sealed class Compiler
                     offset);
             }
 
-            return negate ? JValue.FromNumber(-value.Number) : value;
+            if (!negate)
+            {
+                return value;
+            }
+
+            // An input number beyond the double range reads as an infinity, which is not a JSON number.
+            double negated = -value.Number;
+            return double.IsFinite(negated)
+                ? JValue.FromNumber(negated)
+                : throw context.Error(ExpressionErrorKind.NotANumber, ErrorMessages.Format(ErrorMessages.NotANumber, "-" + value.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)), offset);
         };
     }
 
@@ -819,6 +828,10 @@ internal sealed class Compiler
         };
     }
 
+    /// <summary>An expression reference anywhere but as a function argument: it has no value to put in a result.</summary>
+    private static Evaluator ExpressionAsValue(int offset) => (in JValue current, ref EvalContext context) =>
+        throw context.Error(ExpressionErrorKind.InvalidValue, ErrorMessages.ExpressionAsValue, offset);
+
     private Evaluator Reference(ExpressionRefNode reference)
     {
         var value = JValue.FromExpression(new ExpressionRef(Node(reference.Body), reference.Offset));
@@ -828,7 +841,7 @@ internal sealed class Compiler
     private Evaluator Function(FunctionNode call)
     {
         FunctionInfo function = FunctionTable.All[call.Name];
-        Evaluator[] arguments = [.. call.Arguments.Select(Node)];
+        Evaluator[] arguments = [.. call.Arguments.Select(a => a is ExpressionRefNode reference ? Reference(reference) : Node(a))];
         int offset = call.Offset;
         FunctionBody body = function.Body;
 

@@ -16,6 +16,7 @@ internal static class ErrorMessages
     public const string ControlCharacterInString = "control character in a quoted identifier; escape it";
     public const string InvalidEscape = "invalid escape sequence in a quoted identifier";
     public const string InvalidUnicodeEscape = "invalid \\u escape: four hexadecimal digits expected";
+    public const string LoneSurrogate = "a lone surrogate (U+D800 to U+DFFF not in a pair) is not text";
     public const string InvalidJsonLiteral = "invalid JSON in a `literal`; a string literal is written '...' or `\"...\"`";
 
     // Parser.
@@ -53,5 +54,7 @@ internal static class ErrorMessages
     public const string StackExhausted = "the thread ran out of stack for an expression this deep; lower the nesting or run it on a thread with a larger stack";
     public const string UnterminatedPlaceholder = "unterminated placeholder: '{{' without a closing '}}'";
     public const string NonNegativeExpected = "function '{0}' expects an integer of 0 or more here, got {1}";
+    public const string FunctionNotANumber = "function '{0}' gives a result that is not a finite number ({1})";
+    public const string InvalidText = "a string in the input or a literal holds a lone surrogate escape (\\uD800 to \\uDFFF not in a pair)";
     public const string ExpressionAsValue = "an expression reference (&expr) can only be a function argument";
 }

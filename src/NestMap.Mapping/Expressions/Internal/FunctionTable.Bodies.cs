@@ -6,15 +6,15 @@ namespace NestMap.Mapping.Expressions.Internal;
 // FunctionTable.Build; what the signature cannot say (integers, lengths, consistent key types) is checked here.
 internal static partial class FunctionTable
 {
-    private static JValue Abs(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => JValue.FromNumber(Math.Abs(a[0].Number));
+    private static JValue Abs(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => Finite(Math.Abs(a[0].Number), "abs", ref c, o);
 
     private static JValue Avg(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
     {
         int count = a[0].ArrayLength;
-        return count == 0 ? JValue.Null : JValue.FromNumber(SumOf(a[0], ref c, o) / count);
+        return count == 0 ? JValue.Null : Finite(SumOf(a[0], ref c, o) / count, "avg", ref c, o);
     }
 
-    private static JValue Ceil(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => JValue.FromNumber(Math.Ceiling(a[0].Number));
+    private static JValue Ceil(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => Finite(Math.Ceiling(a[0].Number), "ceil", ref c, o);
 
     private static JValue Contains(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
     {
@@ -71,7 +71,7 @@ internal static partial class FunctionTable
         return JValue.Null;
     }
 
-    private static JValue Floor(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => JValue.FromNumber(Math.Floor(a[0].Number));
+    private static JValue Floor(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => Finite(Math.Floor(a[0].Number), "floor", ref c, o);
 
     private static JValue FromItems(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
     {
@@ -545,7 +545,7 @@ internal static partial class FunctionTable
     private static JValue StartsWith(ReadOnlySpan<JValue> a, ref EvalContext c, int o) =>
         JValue.FromBoolean(a[0].String.StartsWith(a[1].String, StringComparison.Ordinal));
 
-    private static JValue Sum(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => JValue.FromNumber(SumOf(a[0], ref c, o));
+    private static JValue Sum(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => Finite(SumOf(a[0], ref c, o), "sum", ref c, o);
 
     private static JValue ToArray(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
     {
@@ -649,6 +649,12 @@ internal static partial class FunctionTable
     }
 
     // Helpers.
+
+    /// <summary>A number result; an infinity (from an input number beyond the double range, or a sum that overflows) is <c>not-a-number</c>.</summary>
+    private static JValue Finite(double number, string name, ref EvalContext c, int o) => double.IsFinite(number)
+        ? JValue.FromNumber(number)
+        : throw c.Error(ExpressionErrorKind.NotANumber, ErrorMessages.Format(ErrorMessages.FunctionNotANumber, name, number), o);
+
     private static double SumOf(in JValue array, ref EvalContext c, int o)
     {
         double sum = 0;

@@ -107,7 +107,7 @@ internal readonly struct JValue
     public double Number => _isElement ? ElementNumber(_element) : _number;
 
     /// <summary>The string value; reading it from an element allocates the string.</summary>
-    public string String => _isElement ? _element.GetString()! : (string)_ref!;
+    public string String => _isElement ? ElementString(_element) : (string)_ref!;
 
     public ExpressionRef Expression => (ExpressionRef)_ref!;
 
@@ -239,6 +239,34 @@ internal readonly struct JValue
         return JsonText.ToJson(value, ref budget);
     }
 
+    /// <summary>
+    /// Reads a string (or property name) of an element. JSON allows a lone surrogate escape (<c>"\uD800"</c>), which
+    /// System.Text.Json refuses to decode: that is an <see cref="InvalidTextException"/>, which callers report.
+    /// </summary>
+    internal static string ElementString(JsonElement element)
+    {
+        try
+        {
+            return element.GetString()!;
+        }
+        catch (InvalidOperationException e) when (element.ValueKind == JsonValueKind.String)
+        {
+            throw new InvalidTextException(e);
+        }
+    }
+
+    internal static string PropertyName(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidTextException(e);
+        }
+    }
+
     private static double ElementNumber(JsonElement element)
     {
         if (element.TryGetDouble(out double value))
@@ -301,7 +329,7 @@ internal readonly struct JValue
 
         public readonly JValue CurrentValue => _members is null ? FromElement(_elements.Current.Value) : _members.ValueAt(_index);
 
-        public readonly string CurrentName => _members is null ? _elements.Current.Name : _members.NameAt(_index);
+        public readonly string CurrentName => _members is null ? PropertyName(_elements.Current) : _members.NameAt(_index);
 
         public bool MoveNext() => _members is null ? _elements.MoveNext() : ++_index < _members.Count;
     }

@@ -96,6 +96,19 @@ internal static class JsonText
 
     private static bool StringEqual(in JValue a, in JValue b)
     {
+        try
+        {
+            return StringEqualCore(a, b);
+        }
+        catch (InvalidOperationException e)
+        {
+            // ValueEquals cannot decode a lone surrogate escape either.
+            throw new InvalidTextException(e);
+        }
+    }
+
+    private static bool StringEqualCore(in JValue a, in JValue b)
+    {
         if (a.IsElement && b.IsElement)
         {
             // Without escapes, two strings are equal exactly when their JSON texts are: compare the bytes.
@@ -105,7 +118,7 @@ internal static class JsonText
                 return x.SequenceEqual(y);
             }
 
-            return a.Element.ValueEquals(b.Element.GetString());
+            return a.Element.ValueEquals(b.String);
         }
 
         if (a.IsElement)
@@ -156,6 +169,24 @@ internal static class JsonText
         return length;
     }
 
+    /// <summary>Whether <paramref name="text"/> holds a surrogate that is not part of a pair.</summary>
+    public static bool HasLoneSurrogate(string text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Splits a string into its code points, each as a string (one or two UTF-16 units).</summary>
     public static string[] CodePoints(string text)
     {
@@ -182,7 +213,16 @@ internal static class JsonText
         if (value.IsElement)
         {
             ChargeElement(ref budget, value.Element);
-            value.Element.WriteTo(writer);
+            try
+            {
+                value.Element.WriteTo(writer);
+            }
+            catch (InvalidOperationException e) when (writer.CurrentDepth < (writer.Options.MaxDepth == 0 ? 1000 : writer.Options.MaxDepth))
+            {
+                // Not the writer's depth limit: a string or name with a lone surrogate escape, which the writer cannot decode.
+                throw new InvalidTextException(e);
+            }
+
             return;
         }
 
@@ -434,6 +474,30 @@ internal static class JsonText
     /// <summary>An existing element is copied as a block: it costs one value per 32 bytes of its JSON text.</summary>
     private static void ChargeElement(ref long budget, JsonElement element) =>
         Charge(ref budget, 1 + (System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element).Length / 32));
+}
+
+/// <summary>A string of an element holds a lone surrogate escape; callers turn it into an <c>invalid-value</c> error.</summary>
+internal sealed class InvalidTextException : Exception
+{
+    public InvalidTextException()
+        : base(ErrorMessages.InvalidText)
+    {
+    }
+
+    public InvalidTextException(Exception innerException)
+        : base(ErrorMessages.InvalidText, innerException)
+    {
+    }
+
+    public InvalidTextException(string message)
+        : base(message)
+    {
+    }
+
+    public InvalidTextException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }
 
 /// <summary>A walk over a value went too deep or past its budget; callers turn it into a <c>limit</c> error.</summary>

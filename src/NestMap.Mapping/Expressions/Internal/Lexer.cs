@@ -205,6 +205,13 @@ internal sealed class Lexer
         _tokens.Add(new Token(TokenKind.Number, start, Number: value));
     }
 
+    /// <summary>The text of a quoted identifier or raw string; a lone surrogate (written as such or as a \u escape) is a syntax error.</summary>
+    private string Text(StringBuilder value, int start)
+    {
+        string text = value.ToString();
+        return JsonText.HasLoneSurrogate(text) ? throw Error(ErrorMessages.LoneSurrogate, start) : text;
+    }
+
     /// <summary>Reads a double-quoted identifier with JSON string escapes.</summary>
     private string ReadJsonString(int start)
     {
@@ -221,7 +228,7 @@ internal sealed class Lexer
             if (c == '"')
             {
                 _pos++;
-                return value.ToString();
+                return Text(value, start);
             }
 
             if (c < ' ')
@@ -279,7 +286,7 @@ internal sealed class Lexer
             if (c == '\'')
             {
                 _pos++;
-                return value.ToString();
+                return Text(value, start);
             }
 
             if (c == '\\' && Peek(1) is '\'' or '\\')
