@@ -24,6 +24,8 @@ public sealed class CompiledMapping
 {
     // The output is JSON data, not HTML: non-ASCII letters and characters such as <, & and + stay as they are
     // (System.Text.Json's default encoder would write "M\u00FCller" and "\u002B1").
+    private const string InvalidInputText = "the input holds a lone surrogate escape (\\uD800 to \\uDFFF not in a pair), which cannot be copied";
+
     private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly CompiledField[] _fields;
@@ -137,10 +139,17 @@ public sealed class CompiledMapping
                 }
             }
 
-            var buffer = new ArrayBufferWriter<byte>();
-            using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
+            ArrayBufferWriter<byte> buffer;
+            try
             {
-                _output.Write(writer, values);
+                buffer = Write(values);
+            }
+            catch (ExpressionException)
+            {
+                // A value can fail only when written out (more values than the result budget, a lone surrogate escape
+                // in a selected string): find the fields whose values do, fail them, and write the others.
+                FailUnwritable(values, traces, errors);
+                buffer = Write(values);
             }
 
             if (Options.ValidateOutput && _schema is not null)
@@ -165,6 +174,42 @@ public sealed class CompiledMapping
         finally
         {
             adapted?.Dispose();
+        }
+    }
+
+    private ArrayBufferWriter<byte> Write(FieldValue[] values)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using var writer = new Utf8JsonWriter(buffer, s_writerOptions);
+        _output.Write(writer, values);
+        writer.Flush();
+        return buffer;
+    }
+
+    private void FailUnwritable(FieldValue[] values, FieldTrace[] traces, List<MappingError> errors)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!values[i].HasValue)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var writer = new Utf8JsonWriter(Stream.Null, s_writerOptions);
+                values[i].WriteTo(writer);
+            }
+            catch (ExpressionException e)
+            {
+                errors.Add(new MappingError(MappingErrorCodes.FieldEvaluationFailed, e.Message, _fields[i].Spec.OutputPath));
+                values[i] = FieldValue.Failed(MappingErrorCodes.FieldEvaluationFailed, values[i].Steps);
+                if (traces.Length > 0)
+                {
+                    FieldTrace t = traces[i];
+                    traces[i] = new FieldTrace(t.OutputPath, FieldStatus.Error, MappingErrorCodes.FieldEvaluationFailed, t.Elapsed, t.Steps, t.AppliedCompatibilitySteps);
+                }
+            }
         }
     }
 
@@ -234,9 +279,11 @@ public sealed class CompiledMapping
                 }
 
                 ExpressionValue value;
+                JsonNode? node;
                 try
                 {
                     value = expression.EvaluateValue(root);
+                    node = value.IsMissing ? null : value.ToJsonNode();
                 }
                 catch (ExpressionException e)
                 {
@@ -249,8 +296,21 @@ public sealed class CompiledMapping
                     continue;
                 }
 
-                JsonNode? copy = changed ?? JsonNode.Parse(root.GetRawText());
-                if (!Set(copy, transform.Segments, value.ToJsonNode()))
+                JsonNode? copy;
+                bool set;
+                try
+                {
+                    copy = changed ?? JsonNode.Parse(root.GetRawText());
+                    set = Set(copy, transform.Segments, node);
+                }
+                catch (InvalidOperationException)
+                {
+                    // A name on the way holds a lone surrogate escape ("\ud800"), which System.Text.Json cannot read.
+                    errors.Add(new MappingError(MappingErrorCodes.CompatibilityFailed, $"compatibility step from {step.From}: {InvalidInputText}", null));
+                    continue;
+                }
+
+                if (!set)
                 {
                     errors.Add(new MappingError(
                         MappingErrorCodes.CompatibilityFailed,
@@ -264,8 +324,20 @@ public sealed class CompiledMapping
 
             if (changed is not null)
             {
+                string adapted;
+                try
+                {
+                    adapted = changed.ToJsonString();
+                }
+                catch (InvalidOperationException)
+                {
+                    // The input holds a lone surrogate escape ("\ud800"), which System.Text.Json cannot copy.
+                    errors.Add(new MappingError(MappingErrorCodes.CompatibilityFailed, $"compatibility step from {step.From}: {InvalidInputText}", null));
+                    continue;
+                }
+
                 current?.Dispose();
-                current = JsonDocument.Parse(changed.ToJsonString());
+                current = JsonDocument.Parse(adapted);
                 applied.Add(step.From);
             }
         }
