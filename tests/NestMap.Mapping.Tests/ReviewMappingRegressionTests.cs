@@ -76,4 +76,31 @@ public class ReviewMappingRegressionTests
 
         Assert.Equal(MappingErrorCodes.FieldEvaluationFailed, Assert.Single(result.Errors).Code);
     }
+
+    [Theory]
+    [InlineData("\"\\u0000x.json\"", null)]
+    [InlineData("ref.json", "{\"$ref\": \"missing.json\"}")]
+    [InlineData("ref.json", "{\"$ref\": \"#/definitions/none\"}")]
+    [InlineData("ref.json", "[]")]
+    public void ABadSchema_IsASpecError(string schema, string? content)
+    {
+        string folder = Directory.CreateTempSubdirectory("nestmap-review").FullName;
+        try
+        {
+            if (content is not null)
+            {
+                File.WriteAllText(Path.Combine(folder, schema), content);
+            }
+
+            MappingSpec spec = MappingSpec.Parse($"mapping: m\nversion: 1\noutput:\n  schema: {schema}\nfields:\n  a: a\n", Path.Combine(folder, "m.yaml"));
+
+            MappingSpecException e = Assert.Throws<MappingSpecException>(() => MappingCompiler.Compile(spec));
+
+            Assert.Equal(MappingErrorCodes.InvalidSchema, e.Diagnostics[0].Code);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -73,15 +73,16 @@ public static class MappingCompiler
 
     private static JsonSchema? LoadSchema(MappingSpec spec, List<MappingDiagnostic> diagnostics)
     {
-        string path = spec.Source is null || Path.IsPathRooted(spec.SchemaPath!)
-            ? spec.SchemaPath!
-            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(spec.Source)) ?? string.Empty, spec.SchemaPath!);
         try
         {
+            string path = spec.Source is null || Path.IsPathRooted(spec.SchemaPath!)
+                ? spec.SchemaPath!
+                : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(spec.Source)) ?? string.Empty, spec.SchemaPath!);
             string text = File.ReadAllText(path);
             return JsonSchema.FromJsonAsync(text, path).GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Newtonsoft.Json.JsonException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Newtonsoft.Json.JsonException or InvalidOperationException or NotSupportedException
+                                       or ArgumentException)
         {
             diagnostics.Add(new MappingDiagnostic(
                 MappingErrorCodes.InvalidSchema,
