@@ -140,4 +140,33 @@ public class ReviewRegressionTests
 
         Assert.Equal(ExpressionErrorKind.InvalidValue, e.Kind);
     }
+
+    [Theory]
+    [InlineData("trim_left('😀😁', '😀')", "😁")]
+    [InlineData("trim_right('😀😁x', 'x😁')", "😀")]
+    [InlineData("trim('😁a😁', '😁')", "a")]
+    public void Trim_RemovesWholeCodePoints(string expression, string expected)
+    {
+        using var document = JsonDocument.Parse("{}");
+
+        Assert.Equal(expected, JmesPath.Compile(expression).Evaluate(document.RootElement)!.GetValue<string>());
+    }
+
+    [Fact]
+    public void ATemplate_LongerThanTheStringBudget_IsALimitError()
+    {
+        var policy = new ExpressionPolicy { MaxStringLength = 1_000 };
+        CompiledTemplate template = JmesPath.CompileTemplate("{{ a }}{{ a }}{{ a }}", policy);
+        using var document = JsonDocument.Parse("{\"a\": \"" + new string('x', 400) + "\"}");
+
+        ExpressionException e = Assert.Throws<ExpressionException>(() => template.Render(document.RootElement));
+
+        Assert.Equal(ExpressionErrorKind.Limit, e.Kind);
+    }
+
+    [Fact]
+    public void ASpecStartingWithAByteOrderMark_IsRead()
+    {
+        Assert.Equal("m", Specs.MappingSpec.Parse("\uFEFFmapping: m\nversion: 1\nfields:\n  a: a\n").Id);
+    }
 }

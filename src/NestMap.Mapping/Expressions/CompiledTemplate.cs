@@ -62,6 +62,14 @@ public sealed class CompiledTemplate
             }
 
             text.Append(_texts[i + 1]);
+            if (text.Length > _placeholders[i].Policy.MaxStringLength)
+            {
+                throw new ExpressionException(
+                    ExpressionErrorKind.Limit,
+                    ErrorMessages.Format(ErrorMessages.StringBudget, _placeholders[i].Policy.MaxStringLength),
+                    Template,
+                    0);
+            }
         }
 
         return text.ToString();

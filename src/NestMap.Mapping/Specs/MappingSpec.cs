@@ -140,7 +140,7 @@ public sealed class MappingSpec
             throw Single(MappingErrorCodes.SpecTooLarge, $"the spec is larger than {MaxSpecBytes} bytes", source);
         }
 
-        return SpecReader.Read(yaml, source, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(yaml))));
+        return SpecReader.Read(yaml.TrimStart('\uFEFF'), source, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(yaml))));
     }
 
     private static MappingSpec FromBytes(byte[] bytes, string? source)

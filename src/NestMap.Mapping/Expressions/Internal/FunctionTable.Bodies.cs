@@ -591,13 +591,32 @@ internal static partial class FunctionTable
     {
         string subject = a[0].String;
         string chars = a.Length > 1 ? a[1].String : string.Empty;
-        char[]? set = chars.Length == 0 ? null : chars.ToCharArray();
-        string trimmed = both
-            ? (set is null ? subject.Trim() : subject.Trim(set))
-            : start
-                ? (set is null ? subject.TrimStart() : subject.TrimStart(set))
-                : (set is null ? subject.TrimEnd() : subject.TrimEnd(set));
-        return JValue.FromString(trimmed);
+        if (chars.Length == 0)
+        {
+            return JValue.FromString(both ? subject.Trim() : start ? subject.TrimStart() : subject.TrimEnd());
+        }
+
+        // Characters to trim are code points: a character outside the BMP is one pair of UTF-16 units, never half.
+        string[] points = JsonText.CodePoints(subject);
+        var set = new HashSet<string>(JsonText.CodePoints(chars), StringComparer.Ordinal);
+        int first = 0, last = points.Length;
+        if (both || start)
+        {
+            while (first < last && set.Contains(points[first]))
+            {
+                first++;
+            }
+        }
+
+        if (both || !start)
+        {
+            while (last > first && set.Contains(points[last - 1]))
+            {
+                last--;
+            }
+        }
+
+        return JValue.FromString(string.Concat(points.AsSpan(first, last - first)));
     }
 
     private static JValue TypeFunction(ReadOnlySpan<JValue> a, ref EvalContext c, int o) => JValue.FromString(a[0].TypeName);
