@@ -169,4 +169,52 @@ public class ReviewRegressionTests
     {
         Assert.Equal("m", Specs.MappingSpec.Parse("\uFEFFmapping: m\nversion: 1\nfields:\n  a: a\n").Id);
     }
+
+    [Theory]
+    [InlineData("0x1F", "31")]
+    [InlineData("0o17", "15")]
+    [InlineData("-12", "-12")]
+    [InlineData("1.5e3", "1500")]
+    [InlineData("'0x1F'", "\"0x1F\"")]
+    public void YamlDefaults_FollowTheCoreSchema(string yaml, string json)
+    {
+        Specs.MappingSpec spec = Specs.MappingSpec.Parse($"mapping: m\nversion: 1\nfields:\n  a:\n    expr: a\n    default: {yaml}\n");
+
+        Assert.Equal(json, spec.Fields[0].Default!.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData(".inf")]
+    [InlineData("-.Inf")]
+    [InlineData(".nan")]
+    [InlineData("1e400")]
+    public void YamlDefaults_ThatJsonCannotHold_AreErrors(string yaml)
+    {
+        Specs.MappingSpecException e = Assert.Throws<Specs.MappingSpecException>(
+            () => Specs.MappingSpec.Parse($"mapping: m\nversion: 1\nfields:\n  a:\n    expr: a\n    default: {yaml}\n"));
+
+        Assert.Equal(Specs.MappingErrorCodes.WrongType, Assert.Single(e.Diagnostics).Code);
+    }
+
+    [Fact]
+    public void ASchemaWithARemoteReference_IsRefusedWithoutTouchingTheNetwork()
+    {
+        string dir = Directory.CreateTempSubdirectory("nestmap-remote-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "s.json"), """{"type": "object", "properties": {"a": {"$ref": "http://192.0.2.1/x.json"}}}""");
+            File.WriteAllText(Path.Combine(dir, "m.yaml"), "mapping: m\nversion: 1\noutput:\n  schema: s.json\nfields:\n  a: a\n");
+
+            Specs.MappingSpecException e = Assert.Throws<Specs.MappingSpecException>(
+                () => Specs.MappingCompiler.Compile(Specs.MappingSpec.Load(Path.Combine(dir, "m.yaml"))));
+
+            Specs.MappingDiagnostic d = Assert.Single(e.Diagnostics);
+            Assert.Equal(Specs.MappingErrorCodes.InvalidSchema, d.Code);
+            Assert.Contains("remote $ref", d.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -71,6 +71,47 @@ public static class MappingCompiler
     private static MappingDiagnostic ExpressionDiagnostic(MappingSpec spec, string what, ExpressionException e, int line, int column) =>
         new(MappingErrorCodes.InvalidExpression, $"{what}: {e.Message}", DiagnosticSeverity.Error, spec.Source, line, column);
 
+    /// <summary>The first <c>$ref</c> that names a remote URL, if any.</summary>
+    private static string? RemoteReference(string json)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(json, new System.Text.Json.JsonDocumentOptions { MaxDepth = 256 });
+            var pending = new Stack<System.Text.Json.JsonElement>();
+            pending.Push(document.RootElement);
+            while (pending.Count > 0)
+            {
+                System.Text.Json.JsonElement at = pending.Pop();
+                if (at.ValueKind == System.Text.Json.JsonValueKind.Object)
+                {
+                    foreach (System.Text.Json.JsonProperty property in at.EnumerateObject())
+                    {
+                        if (property.Name == "$ref" && property.Value.ValueKind == System.Text.Json.JsonValueKind.String
+                            && property.Value.GetString() is { } target && target.Contains("://", StringComparison.Ordinal))
+                        {
+                            return target;
+                        }
+
+                        pending.Push(property.Value);
+                    }
+                }
+                else if (at.ValueKind == System.Text.Json.JsonValueKind.Array)
+                {
+                    foreach (System.Text.Json.JsonElement item in at.EnumerateArray())
+                    {
+                        pending.Push(item);
+                    }
+                }
+            }
+
+            return null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null; // NJsonSchema reports the malformed JSON.
+        }
+    }
+
     private static JsonSchema? LoadSchema(MappingSpec spec, List<MappingDiagnostic> diagnostics)
     {
         try
@@ -79,6 +120,12 @@ public static class MappingCompiler
                 ? spec.SchemaPath!
                 : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(spec.Source)) ?? string.Empty, spec.SchemaPath!);
             string text = File.ReadAllText(path);
+            if (RemoteReference(text) is { } remote)
+            {
+                // Compiling a spec must not reach the network: NJsonSchema would fetch the URL.
+                throw new NotSupportedException($"it refers to '{remote}'; remote $ref is not followed (copy the schema next to the spec)");
+            }
+
             return JsonSchema.FromJsonAsync(text, path).GetAwaiter().GetResult();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Newtonsoft.Json.JsonException or InvalidOperationException or NotSupportedException

@@ -605,9 +605,31 @@ internal sealed partial class SpecReader
             return JsonValue.Create(integer);
         }
 
-        if (FloatPattern().IsMatch(v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double number) && double.IsFinite(number))
+        // YAML 1.2 core schema: hexadecimal and octal integers too.
+        if (v.Length > 2 && v[0] == '0' && v[1] is 'x' or 'o')
         {
-            return JsonNode.Parse(number.ToString("R", CultureInfo.InvariantCulture));
+            NumberStyles style = v[1] == 'x' ? NumberStyles.AllowHexSpecifier : NumberStyles.None;
+            if (v[1] == 'x' && long.TryParse(v.AsSpan(2), style, CultureInfo.InvariantCulture, out long hex))
+            {
+                return JsonValue.Create(hex);
+            }
+
+            if (v[1] == 'o' && v.AsSpan(2).IndexOfAnyExceptInRange('0', '7') < 0 && v.Length <= 23)
+            {
+                return JsonValue.Create(Convert.ToInt64(v[2..], 8));
+            }
+        }
+
+        if (FloatPattern().IsMatch(v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double number))
+        {
+            return double.IsFinite(number)
+                ? JsonNode.Parse(number.ToString("R", CultureInfo.InvariantCulture))
+                : throw new SpecError(MappingErrorCodes.WrongType, $"the number {v} is beyond what JSON can hold; quote it for a string", node.Line, node.Column);
+        }
+
+        if (v is ".inf" or ".Inf" or ".INF" or "+.inf" or "+.Inf" or "+.INF" or "-.inf" or "-.Inf" or "-.INF" or ".nan" or ".NaN" or ".NAN")
+        {
+            throw new SpecError(MappingErrorCodes.WrongType, $"{v} is not a JSON number; quote it for a string", node.Line, node.Column);
         }
 
         return JsonValue.Create(v);
