@@ -336,34 +336,9 @@ internal sealed class Compiler
         }
 
         Evaluator left = Node(projection.Left);
+        Evaluator? right = projection.Right is CurrentNode ? null : Node(projection.Right);
         int cost = PolicyCheck.Size(projection.Right);
         int offset = projection.Offset;
-        if (projection.Right is CurrentNode)
-        {
-            bool stringSlice = projection.Left is SubexpressionNode { Right: SliceNode };
-            return (in JValue current, ref EvalContext context) =>
-            {
-                JValue array = left(current, ref context);
-                if (array.Type != JType.Array)
-                {
-                    return stringSlice && array.Type == JType.String ? array : JValue.Missing;
-                }
-
-                var results = new ValueList();
-                foreach (JValue item in array.EnumerateArray())
-                {
-                    context.Step(offset);
-                    if (!item.IsNullOrMissing)
-                    {
-                        results.Add(item);
-                    }
-                }
-
-                return results.ToValue(ref context, offset);
-            };
-        }
-
-        Evaluator right = Node(projection.Right);
 
         // JEP-15: a slice of a string is a string, and what follows applies to it as a whole.
         bool slice = projection.Left is SubexpressionNode { Right: SliceNode };
@@ -372,7 +347,7 @@ internal sealed class Compiler
             JValue array = left(current, ref context);
             if (array.Type != JType.Array)
             {
-                return slice && array.Type == JType.String ? right(array, ref context) : JValue.Missing;
+                return slice && array.Type == JType.String ? (right is null ? array : right(array, ref context)) : JValue.Missing;
             }
 
             var results = new ValueList();
@@ -380,19 +355,7 @@ internal sealed class Compiler
             {
                 foreach (JValue item in array.EnumerateArray())
                 {
-                    // Whatever follows a projection is applied to each element as a sub-expression would be, and a
-                    // sub-expression of null is null (JEP-19), which the projection drops: null elements are skipped.
-                    if (item.IsNullOrMissing)
-                    {
-                        continue;
-                    }
-
-                    context.Steps(cost, offset);
-                    JValue result = right(item, ref context);
-                    if (!result.IsNullOrMissing)
-                    {
-                        results.Add(result);
-                    }
+                    Project(item, right, cost, offset, ref results, ref context);
                 }
 
                 return results.ToValue(ref context, offset);
@@ -444,22 +407,26 @@ internal sealed class Compiler
                 results.Dispose();
             }
         };
+    }
 
-        static void Project(in JValue item, Evaluator? right, int cost, int offset, ref ValueList results, ref EvalContext context)
+    /// <summary>
+    /// Applies the right side of a projection to one element and keeps a non-null result. Whatever follows a projection
+    /// applies to each element as a sub-expression, and a sub-expression of null is null (JEP-19), which the projection
+    /// drops: null elements never reach the right side. A null <paramref name="right"/> is the identity.
+    /// </summary>
+    private static void Project(in JValue item, Evaluator? right, int cost, int offset, ref ValueList results, ref EvalContext context)
+    {
+        if (item.IsNullOrMissing)
         {
-            // As in every projection, a null element projects to null and is dropped.
-            if (item.IsNullOrMissing)
-            {
-                context.Step(offset);
-                return;
-            }
+            context.Step(offset);
+            return;
+        }
 
-            context.Steps(cost, offset);
-            JValue result = right is null ? item : right(item, ref context);
-            if (!result.IsNullOrMissing)
-            {
-                results.Add(result);
-            }
+        context.Steps(cost, offset);
+        JValue result = right is null ? item : right(item, ref context);
+        if (!result.IsNullOrMissing)
+        {
+            results.Add(result);
         }
     }
 
@@ -482,18 +449,7 @@ internal sealed class Compiler
                 JValue.ObjectIterator members = obj.EnumerateObject();
                 while (members.MoveNext())
                 {
-                    JValue item = members.CurrentValue;
-                    if (item.IsNullOrMissing)
-                    {
-                        continue; // As in a list projection: a null value projects to null, which is dropped.
-                    }
-
-                    context.Steps(cost, offset);
-                    JValue result = right(item, ref context);
-                    if (!result.IsNullOrMissing)
-                    {
-                        results.Add(result);
-                    }
+                    Project(members.CurrentValue, right, cost, offset, ref results, ref context);
                 }
 
                 return results.ToValue(ref context, offset);
@@ -529,17 +485,7 @@ internal sealed class Compiler
                         continue;
                     }
 
-                    if (item.IsNullOrMissing)
-                    {
-                        continue; // A null element that passed the filter projects to null, which is dropped.
-                    }
-
-                    context.Steps(rightCost, offset);
-                    JValue result = right(item, ref context);
-                    if (!result.IsNullOrMissing)
-                    {
-                        results.Add(result);
-                    }
+                    Project(item, right, rightCost, offset, ref results, ref context);
                 }
 
                 return results.ToValue(ref context, offset);
