@@ -457,7 +457,11 @@ internal static partial class FunctionTable
             }
 
             numbers.AsSpan().Sort(default(StableNumberComparer));
-            order = [.. numbers.Select(n => n.Index)];
+            order = new int[numbers.Length];
+            for (int i = 0; i < numbers.Length; i++)
+            {
+                order[i] = numbers[i].Index;
+            }
         }
         else
         {
@@ -468,7 +472,11 @@ internal static partial class FunctionTable
             }
 
             strings.AsSpan().Sort(default(StableStringComparer));
-            order = [.. strings.Select(n => n.Index)];
+            order = new int[strings.Length];
+            for (int i = 0; i < strings.Length; i++)
+            {
+                order[i] = strings[i].Index;
+            }
         }
 
         var sorted = new JValue[items.Length];
