@@ -47,7 +47,25 @@ internal static class ExpressionCostProbe
                 evaluate = Math.Min(evaluate, clock.GetElapsedTime(start).TotalNanoseconds / Iterations);
             }
 
-            output.WriteLine($"{MappingWorkload.Fields[i].Name,-12} ours {ours,8:0} ns (evaluate {evaluate,6:0})  hand {hand,8:0} ns  ratio {ours / hand,5:0.00}  extra {ours - hand,6:0} ns");
+            double write = double.MaxValue;
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+            using var writer = new System.Text.Json.Utf8JsonWriter(buffer);
+            var value = compiled.EvaluateValue(document.RootElement);
+            for (int round = 0; round < 7; round++)
+            {
+                long start = clock.GetTimestamp();
+                for (int n = 0; n < Iterations; n++)
+                {
+                    buffer.ResetWrittenCount();
+                    writer.Reset(buffer);
+                    value.WriteTo(writer);
+                    writer.Flush();
+                }
+
+                write = Math.Min(write, clock.GetElapsedTime(start).TotalNanoseconds / Iterations);
+            }
+
+            output.WriteLine($"{MappingWorkload.Fields[i].Name,-12} ours {ours,8:0} ns (evaluate {evaluate,6:0}, write {write,6:0})  hand {hand,8:0} ns  ratio {ours / hand,5:0.00}  extra {ours - hand,6:0} ns");
         }
     }
 }
