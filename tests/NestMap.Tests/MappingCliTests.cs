@@ -29,6 +29,19 @@ public sealed class MappingCliTests
     }
 
     [Fact]
+    public async Task Map_InputThatCannotBeRead_ExitsTwo_WithAMessage()
+    {
+        var (folder, _, folderError) = await RunAsync(["map", "--spec", OrderSpec, "--input", "samples/mappings"]);
+        var (missing, _, missingError) = await RunAsync(["map", "--spec", OrderSpec, "--input", "samples/mappings/absent.json"]);
+
+        Assert.Equal(2, folder);
+        Assert.Contains("samples/mappings: error: cannot read the input", folderError, StringComparison.Ordinal);
+        Assert.Equal(2, missing);
+        Assert.Contains("absent.json: error: cannot read the input", missingError, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled", folderError + missingError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Map_InputFromStdin_IsMapped()
     {
         var (exit, output, error) = await RunAsync(

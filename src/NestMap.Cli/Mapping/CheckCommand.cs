@@ -57,7 +57,18 @@ internal static class CheckCommand
 
     private static bool CheckSample(CompiledMapping mapping, string input, TextWriter output)
     {
-        MappingResult result = mapping.Map(File.ReadAllBytes(input));
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(input);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"FAIL {input}: cannot read the sample: {e.Message}");
+            return false;
+        }
+
+        MappingResult result = mapping.Map(bytes);
         if (!result.Success)
         {
             foreach (MappingError error in result.Errors)
@@ -87,6 +98,11 @@ internal static class CheckCommand
         catch (JsonException e)
         {
             output.WriteLine($"FAIL {expectedPath}: not valid JSON: {e.Message}");
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"FAIL {expectedPath}: cannot read it: {e.Message}");
             return false;
         }
 

@@ -44,7 +44,17 @@ internal static class DiffCommand
         int differing = 0;
         foreach (string file in files)
         {
-            byte[] input = File.ReadAllBytes(file);
+            byte[] input;
+            try
+            {
+                input = File.ReadAllBytes(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.WriteLine($"{file}: error: cannot read the input: {e.Message}");
+                return SpecFiles.InvalidSpec;
+            }
+
             MappingResult a = old.Map(input), b = current.Map(input);
             using JsonDocument? left = a.Success ? JsonDocument.Parse(a.Output) : null;
             using JsonDocument? right = b.Success ? JsonDocument.Parse(b.Output) : null;

@@ -22,8 +22,9 @@ internal static class MapCommand
         {
             bytes = input == "-" ? await ReadAllAsync(Console.OpenStandardInput(), mapping.Spec.MaxInputBytes, cancellation) : await File.ReadAllBytesAsync(input, cancellation);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // A missing file, a folder, a file we may not read: a usage error, said plainly.
             await Console.Error.WriteLineAsync($"{input}: error: cannot read the input: {e.Message}");
             return SpecFiles.InvalidSpec;
         }
