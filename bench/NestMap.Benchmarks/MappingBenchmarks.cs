@@ -298,7 +298,7 @@ internal sealed class MappingHarness : IDisposable
         for (int i = 0; i < _ours.Length; i++)
         {
             writer.WritePropertyName(_names[i]);
-            _ours[i].EvaluateValue(root).WriteTo(writer);
+            _ours[i].EvaluateTo(root, writer);
         }
 
         writer.WriteEndObject();
@@ -334,7 +334,7 @@ internal sealed class MappingHarness : IDisposable
     public int RunOurs(int index)
     {
         Utf8JsonWriter writer = Begin();
-        _ours[index].EvaluateValue(_document.RootElement).WriteTo(writer);
+        _ours[index].EvaluateTo(_document.RootElement, writer);
         writer.Flush();
         return _buffer.WrittenCount;
     }

@@ -81,11 +81,16 @@ public sealed class ConformanceTests
         {
             ExpressionException e = Assert.Throws<ExpressionException>(() => JmesPath.Compile(expression, policy).EvaluateValue(given).ToString());
             Assert.True(error.GetString() == e.ErrorType, $"expected a '{error.GetString()}' error, got '{e.ErrorType}': {e.Message}");
+            ExpressionException streamed = Assert.Throws<ExpressionException>(() => Streamed(JmesPath.Compile(expression, policy), given));
+            Assert.Equal(e.ErrorType, streamed.ErrorType);
             return;
         }
 
         CompiledExpression compiled = JmesPath.Compile(expression, policy);
         string actual = compiled.EvaluateValue(given).ToString();
+
+        // Every case also runs through the streaming writer, which must write exactly what evaluation returns.
+        JsonAssert.Equal(actual, Streamed(compiled, given), "EvaluateTo: " + expression);
         if (testCase.TryGetProperty("result", out JsonElement expected))
         {
             JsonAssert.Equal(expected.GetRawText(), actual, expression);
@@ -97,5 +102,16 @@ public sealed class ConformanceTests
             using var parsed = JsonDocument.Parse(actual);
             Assert.NotEqual(JsonValueKind.Undefined, parsed.RootElement.ValueKind);
         }
+    }
+
+    private static string Streamed(CompiledExpression compiled, JsonElement input)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            compiled.EvaluateTo(input, writer);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

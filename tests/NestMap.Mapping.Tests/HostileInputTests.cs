@@ -48,6 +48,7 @@ public sealed class HostileInputTests
     public static TheoryData<string, string, string> RuntimeCorpus() => new()
     {
         { "exponential doubling", "`1`" + string.Concat(Enumerable.Repeat(" | [@, @]", 60)) + " | to_string(@)", "{}" },
+        { "exponential doubling inside a streamed list", "[`1`" + string.Concat(Enumerable.Repeat(" | [@, @]", 60)) + ", `2`]", "{}" },
         { "projections multiplying by four, fifteen times", "a" + string.Concat(Enumerable.Repeat(" | [].[@, @, @, @][]", 15)), "{\"a\": [1]}" },
         { "a cross product", "a[*].[$.a[*].[$.a[*].[$.a[*]]]]", "{\"a\": [" + string.Join(",", Enumerable.Range(0, 100)) + "]}" },
         { "nested sorts", "sort_by(a, &length(sort_by($.a, &to_string(@))))", "{\"a\": [" + string.Join(",", Enumerable.Range(0, 2_000)) + "]}" },
@@ -80,6 +81,15 @@ public sealed class HostileInputTests
 
         Assert.True(error is not null, name + " evaluated");
         Assert.Equal(ExpressionErrorKind.Limit, error.Kind);
+
+        // The streaming writer is bounded the same way.
+        ExpressionException? streamed = OnSmallStack(() =>
+        {
+            using var writer = new Utf8JsonWriter(Stream.Null);
+            compiled.EvaluateTo(input, writer);
+        });
+        Assert.True(streamed is not null, name + " streamed");
+        Assert.Equal(ExpressionErrorKind.Limit, streamed.Kind);
     }
 
     [Fact]

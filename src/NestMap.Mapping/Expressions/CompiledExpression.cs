@@ -12,16 +12,18 @@ namespace NestMap.Mapping.Expressions;
 public sealed class CompiledExpression
 {
     private readonly Evaluator _evaluator;
+    private readonly Writer? _writer;
     private readonly int _slots;
 
     // The parsed JSON literals of the expression: values point into them, so they live as long as the expression.
     private readonly JsonDocument[] _literals;
 
-    internal CompiledExpression(string expression, ExpressionPolicy policy, Evaluator evaluator, int slots, JsonDocument[] literals)
+    internal CompiledExpression(string expression, ExpressionPolicy policy, Evaluator evaluator, Writer? writer, int slots, JsonDocument[] literals)
     {
         Expression = expression;
         Policy = policy;
         _evaluator = evaluator;
+        _writer = writer;
         _slots = slots;
         _literals = literals;
     }
@@ -80,6 +82,51 @@ public sealed class CompiledExpression
 
         GC.KeepAlive(_literals);
         return new ExpressionValue(result, context.StepsUsed, this);
+    }
+
+    /// <summary>
+    /// Evaluates the expression and writes its value to <paramref name="writer"/> (JSON <c>null</c> when missing), streaming
+    /// where it can: a projection or multi-select at the top is written item by item instead of being built first.
+    /// </summary>
+    /// <param name="input">The input document.</param>
+    /// <param name="writer">Where to write the value.</param>
+    /// <returns><see langword="false"/> when the value was missing (and <c>null</c> was written), otherwise <see langword="true"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="writer"/> is null.</exception>
+    /// <exception cref="ExpressionException">The evaluation failed; the writer may then hold part of the value.</exception>
+    public bool EvaluateTo(JsonElement input, Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (_writer is null)
+        {
+            ExpressionValue value = EvaluateValue(input);
+            value.WriteTo(writer);
+            return !value.IsMissing;
+        }
+
+        var context = new EvalContext(JValue.FromElement(input), _slots, Expression, Policy);
+        JValue root = context.Root;
+        long budget = Policy.MaxResultSize;
+        try
+        {
+            bool written = _writer(root, ref context, writer, ref budget);
+            GC.KeepAlive(_literals);
+            return written;
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            throw context.Error(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, 0);
+        }
+        catch (WalkLimitException e)
+        {
+            throw context.Error(
+                ExpressionErrorKind.Limit,
+                e.IsDepth ? e.Message : ErrorMessages.Format(ErrorMessages.ResultBudget, Policy.MaxResultSize),
+                0);
+        }
+        catch (InvalidTextException)
+        {
+            throw context.Error(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, 0);
+        }
     }
 
     /// <summary>Returns the expression text.</summary>

@@ -43,8 +43,8 @@ public static class JmesPath
         {
             Node root = Parse(text, start, end, policy, documents, out _);
             PolicyCheck.Run(root, text, policy);
-            (Evaluator evaluator, int slots) = Compiler.Compile(root);
-            return new CompiledExpression(expression, policy, evaluator, slots, [.. documents]);
+            (Evaluator evaluator, int slots) = Compiler.Compile(root, out Writer? writer);
+            return new CompiledExpression(expression, policy, evaluator, writer, slots, [.. documents]);
         }
         catch (InsufficientExecutionStackException)
         {

@@ -26,9 +26,12 @@ namespace NestMap.Mapping.Expressions.Internal;
 /// instance per compilation. The closures it makes are immutable and thread-safe.
 /// </para>
 /// </remarks>
-internal sealed class Compiler
+internal sealed partial class Compiler
 {
     private readonly List<(string Name, int Slot)> _scope = [];
+
+    // Every node's evaluator, by node identity (records compare by value, and $a in two scopes must stay apart).
+    private readonly Dictionary<Node, Evaluator> _compiled = new(ReferenceEqualityComparer.Instance);
     private int _slots;
 
     private Compiler()
@@ -36,10 +39,14 @@ internal sealed class Compiler
     }
 
     /// <summary>Compiles <paramref name="root"/>; returns the evaluator and how many variable slots it needs.</summary>
-    public static (Evaluator Evaluator, int Slots) Compile(Node root)
+    public static (Evaluator Evaluator, int Slots) Compile(Node root) => Compile(root, out _);
+
+    /// <summary>Compiles <paramref name="root"/>, and also a writer for it when its shape can stream (see <see cref="Writer"/>).</summary>
+    public static (Evaluator Evaluator, int Slots) Compile(Node root, out Writer? writer)
     {
         var compiler = new Compiler();
         Evaluator evaluator = compiler.Node(root);
+        writer = compiler.WriterFor(root);
         return (evaluator, compiler._slots);
     }
 
@@ -47,6 +54,7 @@ internal sealed class Compiler
     {
         RuntimeHelpers.EnsureSufficientExecutionStack();
         Evaluator evaluator = Make(node);
+        _compiled[node] = evaluator;
 
         // Evaluation recurses as deep as the tree. Every sixteenth level checks that the thread has stack left, so a
         // deep expression evaluated on a thread with a small stack fails with a limit error instead of crashing.

@@ -1,0 +1,213 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using NestMap.Mapping.Expressions.Ast;
+
+namespace NestMap.Mapping.Expressions.Internal;
+
+/// <summary>
+/// Evaluates and writes at once: the value goes straight into the writer instead of being built first. Writes
+/// <c>null</c> for a missing value and returns <see langword="false"/> then.
+/// </summary>
+internal delegate bool Writer(in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget);
+
+// Streaming writers for the shapes whose values a mapping would otherwise build only to write them out: projections
+// (list, flatten, filter, object values), multi-select lists and hashes, nested in one another. Their results are the
+// same as the evaluators' (same null dropping, same budgets: each written item is charged as if built), so a mapping
+// can stream its output; every other node is evaluated and its value written.
+internal sealed partial class Compiler
+{
+    private static readonly JavaScriptEncoder s_encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    /// <summary>A streaming writer for <paramref name="node"/>, or null when the node's value is best evaluated, then written.</summary>
+    private Writer? WriterFor(Node node) => node switch
+    {
+        ProjectionNode { Left: FlattenNode flatten } projection => FlattenProjectionWriter(flatten, projection),
+        ProjectionNode { Left: not SubexpressionNode { Right: SliceNode } } projection => ProjectionWriter(projection),
+        FilterProjectionNode filter => FilterWriter(filter),
+        MultiSelectHashNode hash when hash.Keys.Distinct(StringComparer.Ordinal).Count() == hash.Keys.Length => HashWriter(hash),
+        MultiSelectListNode list => ListWriter(list),
+        _ => null,
+    };
+
+    /// <summary>Writes the value of <paramref name="node"/>: through its writer if it has one, else evaluated.</summary>
+    private ItemWriter ItemWriterFor(Node node)
+    {
+        Writer? writer = WriterFor(node);
+        Evaluator? evaluator = node is CurrentNode ? null : _compiled[node];
+        return new ItemWriter(writer, evaluator, NeverNull: node is MultiSelectHashNode or MultiSelectListNode);
+    }
+
+    private Writer ProjectionWriter(ProjectionNode projection)
+    {
+        Evaluator left = _compiled[projection.Left];
+        ItemWriter right = ItemWriterFor(projection.Right);
+        int cost = PolicyCheck.Size(projection.Right), offset = projection.Offset;
+        return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
+        {
+            JValue array = left(current, ref context);
+            if (array.Type != JType.Array)
+            {
+                writer.WriteNullValue();
+                return false;
+            }
+
+            writer.WriteStartArray();
+            foreach (JValue item in array.EnumerateArray())
+            {
+                right.Project(item, cost, offset, ref context, writer, ref budget);
+            }
+
+            writer.WriteEndArray();
+            return true;
+        };
+    }
+
+    private Writer FlattenProjectionWriter(FlattenNode flatten, ProjectionNode projection)
+    {
+        Evaluator inner = _compiled[flatten.Inner];
+        ItemWriter right = ItemWriterFor(projection.Right);
+        int cost = PolicyCheck.Size(projection.Right), offset = projection.Offset;
+        return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
+        {
+            JValue array = inner(current, ref context);
+            if (array.Type != JType.Array)
+            {
+                writer.WriteNullValue();
+                return false;
+            }
+
+            writer.WriteStartArray();
+            foreach (JValue item in array.EnumerateArray())
+            {
+                if (item.Type != JType.Array)
+                {
+                    right.Project(item, cost, offset, ref context, writer, ref budget);
+                    continue;
+                }
+
+                context.Step(offset);
+                foreach (JValue nested in item.EnumerateArray())
+                {
+                    right.Project(nested, cost, offset, ref context, writer, ref budget);
+                }
+            }
+
+            writer.WriteEndArray();
+            return true;
+        };
+    }
+
+    private Writer FilterWriter(FilterProjectionNode filter)
+    {
+        Evaluator left = _compiled[filter.Left], condition = _compiled[filter.Condition];
+        ItemWriter right = ItemWriterFor(filter.Right);
+        int conditionCost = PolicyCheck.Size(filter.Condition), rightCost = PolicyCheck.Size(filter.Right), offset = filter.Offset;
+        return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
+        {
+            JValue array = left(current, ref context);
+            if (array.Type != JType.Array)
+            {
+                writer.WriteNullValue();
+                return false;
+            }
+
+            writer.WriteStartArray();
+            foreach (JValue item in array.EnumerateArray())
+            {
+                context.Steps(conditionCost, offset);
+                if (condition(item, ref context).IsTruthy)
+                {
+                    right.Project(item, rightCost, offset, ref context, writer, ref budget);
+                }
+            }
+
+            writer.WriteEndArray();
+            return true;
+        };
+    }
+
+    private Writer HashWriter(MultiSelectHashNode hash)
+    {
+        JsonEncodedText[] names = [.. hash.Keys.Select(k => JsonEncodedText.Encode(k, s_encoder))];
+        ItemWriter[] values = [.. hash.Values.Select(ItemWriterFor)];
+        int offset = hash.Offset;
+        return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
+        {
+            context.Build(names.Length, offset);
+            writer.WriteStartObject();
+            for (int i = 0; i < names.Length; i++)
+            {
+                writer.WritePropertyName(names[i]);
+                values[i].Write(current, ref context, writer, ref budget);
+            }
+
+            writer.WriteEndObject();
+            return true;
+        };
+    }
+
+    private Writer ListWriter(MultiSelectListNode list)
+    {
+        ItemWriter[] items = [.. list.Items.Select(ItemWriterFor)];
+        int offset = list.Offset;
+        return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
+        {
+            context.Build(items.Length, offset);
+            writer.WriteStartArray();
+            for (int i = 0; i < items.Length; i++)
+            {
+                items[i].Write(current, ref context, writer, ref budget);
+            }
+
+            writer.WriteEndArray();
+            return true;
+        };
+    }
+
+    /// <summary>Writes one value: through a streaming writer, or by evaluating it (null for identity) and writing the value.</summary>
+    /// <param name="writer">The streaming writer, if the node has one.</param>
+    /// <param name="evaluator">The evaluator, or null for the identity (<c>@</c>).</param>
+    /// <param name="NeverNull">Whether the value can never be null (a list or hash), so a projection may stream it unseen.</param>
+    private readonly record struct ItemWriter(Writer? writer, Evaluator? evaluator, bool NeverNull)
+    {
+        /// <summary>Writes the value as a member of a list or hash: a missing value is written as null.</summary>
+        public void Write(in JValue current, ref EvalContext context, Utf8JsonWriter output, ref long budget)
+        {
+            if (writer is not null)
+            {
+                writer(current, ref context, output, ref budget);
+                return;
+            }
+
+            JValue value = evaluator is null ? current : evaluator(current, ref context);
+            JsonText.WriteTo(output, value, ref budget);
+        }
+
+        /// <summary>
+        /// Writes the right side of a projection for one element, as <see cref="Project"/> builds it: a null element is
+        /// skipped, and so is a null result. A streamed list or hash is never null, so it is written straight away.
+        /// </summary>
+        public void Project(in JValue item, int cost, int offset, ref EvalContext context, Utf8JsonWriter output, ref long budget)
+        {
+            if (item.IsNullOrMissing)
+            {
+                context.Step(offset);
+                return;
+            }
+
+            context.Steps(cost, offset);
+            context.Build(1, offset);
+            if (writer is not null && NeverNull)
+            {
+                writer(item, ref context, output, ref budget);
+                return;
+            }
+
+            JValue result = evaluator is null ? item : evaluator(item, ref context);
+            if (!result.IsNullOrMissing)
+            {
+                JsonText.WriteTo(output, result, ref budget);
+            }
+        }
+    }
+}
