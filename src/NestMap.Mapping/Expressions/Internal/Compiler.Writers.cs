@@ -165,21 +165,21 @@ internal sealed partial class Compiler
     }
 
     /// <summary>Writes one value: through a streaming writer, or by evaluating it (null for identity) and writing the value.</summary>
-    /// <param name="writer">The streaming writer, if the node has one.</param>
-    /// <param name="evaluator">The evaluator, or null for the identity (<c>@</c>).</param>
+    /// <param name="Streamer">The streaming writer, if the node has one.</param>
+    /// <param name="Evaluate">The evaluator, or null for the identity (<c>@</c>).</param>
     /// <param name="NeverNull">Whether the value can never be null (a list or hash), so a projection may stream it unseen.</param>
-    private readonly record struct ItemWriter(Writer? writer, Evaluator? evaluator, bool NeverNull)
+    private readonly record struct ItemWriter(Writer? Streamer, Evaluator? Evaluate, bool NeverNull)
     {
         /// <summary>Writes the value as a member of a list or hash: a missing value is written as null.</summary>
         public void Write(in JValue current, ref EvalContext context, Utf8JsonWriter output, ref long budget)
         {
-            if (writer is not null)
+            if (Streamer is not null)
             {
-                writer(current, ref context, output, ref budget);
+                Streamer(current, ref context, output, ref budget);
                 return;
             }
 
-            JValue value = evaluator is null ? current : evaluator(current, ref context);
+            JValue value = Evaluate is null ? current : Evaluate(current, ref context);
             JsonText.WriteTo(output, value, ref budget);
         }
 
@@ -197,13 +197,13 @@ internal sealed partial class Compiler
 
             context.Steps(cost, offset);
             context.Build(1, offset);
-            if (writer is not null && NeverNull)
+            if (Streamer is not null && NeverNull)
             {
-                writer(item, ref context, output, ref budget);
+                Streamer(item, ref context, output, ref budget);
                 return;
             }
 
-            JValue result = evaluator is null ? item : evaluator(item, ref context);
+            JValue result = Evaluate is null ? item : Evaluate(item, ref context);
             if (!result.IsNullOrMissing)
             {
                 JsonText.WriteTo(output, result, ref budget);
