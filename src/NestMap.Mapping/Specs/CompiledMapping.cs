@@ -32,6 +32,7 @@ public sealed class CompiledMapping
     private readonly CompiledStep[] _steps;
     private readonly JsonSchema? _schema;
     private readonly OutputNode _output;
+    private int _lastOutputSize;
 
     internal CompiledMapping(MappingSpec spec, MappingOptions options, List<CompiledField> fields, List<CompiledStep> steps, JsonSchema? schema)
     {
@@ -169,6 +170,7 @@ public sealed class CompiledMapping
                 }
             }
 
+            Volatile.Write(ref _lastOutputSize, buffer.WrittenCount);
             return new MappingResult(buffer.WrittenMemory, errors, traces, applied) { NoDataFields = noData, FailedFields = failed };
         }
         finally
@@ -179,7 +181,9 @@ public sealed class CompiledMapping
 
     private ArrayBufferWriter<byte> Write(FieldValue[] values)
     {
-        var buffer = new ArrayBufferWriter<byte>();
+        // Each result owns its output buffer; starting it at the size of the last output saves the growth copies.
+        // (A racing call may read an older size: any size is correct, only the copies differ.)
+        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, Volatile.Read(ref _lastOutputSize)));
         using var writer = new Utf8JsonWriter(buffer, s_writerOptions);
         _output.Write(writer, values);
         writer.Flush();
