@@ -97,10 +97,9 @@ public sealed class ConformanceTests
         }
         else
         {
-            // Benchmark cases carry no result: they must compile and evaluate to a JSON value.
+            // Benchmark cases carry no result: they must compile and evaluate without error, and stream the same value
+            // as they evaluate to (checked above); parsing a JsonDocument can never yield Undefined, so no more to check.
             Assert.True(testCase.TryGetProperty("bench", out _), "a case needs a result, an error or a bench kind");
-            using var parsed = JsonDocument.Parse(actual);
-            Assert.NotEqual(JsonValueKind.Undefined, parsed.RootElement.ValueKind);
         }
     }
 

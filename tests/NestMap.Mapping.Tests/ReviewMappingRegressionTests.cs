@@ -4,7 +4,7 @@ using NestMap.Mapping.Specs;
 
 namespace NestMap.Mapping.Tests;
 
-/// <summary>Inputs found in review that made <see cref="CompiledMapping.Map(ReadOnlySpan{byte})"/> throw instead of reporting errors.</summary>
+/// <summary>Inputs found in review that made <see cref="CompiledMapping.Map(ReadOnlyMemory{byte})"/> throw instead of reporting errors.</summary>
 public class ReviewMappingRegressionTests
 {
     private static CompiledMapping Compile(string yaml, MappingOptions? options = null) => MappingCompiler.Compile(MappingSpec.Parse(yaml), options);

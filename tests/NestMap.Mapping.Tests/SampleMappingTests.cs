@@ -95,7 +95,7 @@ public sealed class SampleMappingTests
     {
         CompiledMapping mapping = Compile("profile.yaml");
 
-        MappingResult result = mapping.Map("""{"idp": {"sub": "x"}}"""u8);
+        MappingResult result = mapping.Map("""{"idp": {"sub": "x"}}"""u8.ToArray());
 
         Assert.False(result.Success);
         MappingError error = Assert.Single(result.Errors);
@@ -111,7 +111,7 @@ public sealed class SampleMappingTests
         MappingResult result = mapping.Map("""
             {"event": {"id": "e1", "created": 1},
              "payment": {"id": "p1", "status": "requires_action", "amount_minor": 1, "currency": "gbp"}}
-            """u8);
+            """u8.ToArray());
 
         Assert.False(result.Success);
         Assert.Equal(MappingErrorCodes.SchemaViolation, Assert.Single(result.Errors).Code);

@@ -35,9 +35,9 @@ public sealed class MappingCliTests
         var (missing, _, missingError) = await RunAsync(["map", "--spec", OrderSpec, "--input", "samples/mappings/absent.json"]);
 
         Assert.Equal(2, folder);
-        Assert.Contains("samples/mappings: error: cannot read the input", folderError, StringComparison.Ordinal);
+        Assert.Contains("samples/mappings: error NM109: cannot read the input", folderError, StringComparison.Ordinal);
         Assert.Equal(2, missing);
-        Assert.Contains("absent.json: error: cannot read the input", missingError, StringComparison.Ordinal);
+        Assert.Contains("absent.json: error NM109: cannot read the input", missingError, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled", folderError + missingError, StringComparison.Ordinal);
     }
 
@@ -249,7 +249,7 @@ public sealed class MappingCliTests
         var (exit, _, error) = await RunAsync(["check", "no/such/folder"]);
 
         Assert.Equal(2, exit);
-        Assert.Contains("no/such/folder: error: no such file or folder", error, StringComparison.Ordinal);
+        Assert.Contains("no/such/folder: error NM013: no such file or folder", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ internal static class CheckCommand
         List<string> specs = SpecFiles.Find(paths, errors, out bool missing);
         if (specs.Count == 0)
         {
-            errors.WriteLine("error: no spec files (*.yaml, *.yml) found");
+            errors.WriteLine($"error {MappingErrorCodes.UnreadableSpec}: no spec files (*.yaml, *.yml) found");
             return SpecFiles.InvalidSpec;
         }
 

@@ -26,7 +26,7 @@ internal static class DiffCommand
 
         if (!Directory.Exists(inputs))
         {
-            errors.WriteLine($"{inputs}: error: no such folder");
+            errors.WriteLine($"{inputs}: error {MappingErrorCodes.UnreadableInput}: no such folder");
             return SpecFiles.InvalidSpec;
         }
 
@@ -51,7 +51,7 @@ internal static class DiffCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                errors.WriteLine($"{file}: error: cannot read the input: {e.Message}");
+                errors.WriteLine($"{file}: error {MappingErrorCodes.UnreadableInput}: cannot read the input: {e.Message}");
                 return SpecFiles.InvalidSpec;
             }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using NestMap.Mapping.Specs;
 using Spectre.Console;
@@ -25,7 +24,7 @@ internal static class MapCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A missing file, a folder, a file we may not read: a usage error, said plainly.
-            await Console.Error.WriteLineAsync($"{input}: error: cannot read the input: {e.Message}");
+            await Console.Error.WriteLineAsync($"{input}: error {MappingErrorCodes.UnreadableInput}: cannot read the input: {e.Message}");
             return SpecFiles.InvalidSpec;
         }
 
@@ -130,6 +129,4 @@ internal static class MapCommand
         FieldStatus.Defaulted => "defaulted",
         _ => "error",
     };
-
-    internal static string Utf8(ReadOnlyMemory<byte> bytes) => Encoding.UTF8.GetString(bytes.Span);
 }

@@ -36,7 +36,7 @@ internal static class SbomCommand
 
         if (missing || specs.Count == 0)
         {
-            errors.WriteLine("error: no spec files to describe");
+            errors.WriteLine($"error {MappingErrorCodes.UnreadableSpec}: no spec files to describe");
             return SpecFiles.InvalidSpec;
         }
 

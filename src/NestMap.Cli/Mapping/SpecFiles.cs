@@ -53,7 +53,7 @@ internal static class SpecFiles
             }
             else
             {
-                errors.WriteLine($"{path}: error: no such file or folder");
+                errors.WriteLine($"{path}: error {MappingErrorCodes.UnreadableSpec}: no such file or folder");
                 missing = true;
             }
         }

@@ -66,13 +66,9 @@ public sealed class CompiledExpression
         {
             result = _evaluator(root, ref context);
         }
-        catch (InsufficientExecutionStackException)
+        catch (Exception e) when (InternalFailures.IsInternal(e))
         {
-            throw context.Error(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, 0);
-        }
-        catch (InvalidTextException)
-        {
-            throw context.Error(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, 0);
+            throw Coded(e);
         }
 
         if (result.Type == JType.Expression)
@@ -112,22 +108,15 @@ public sealed class CompiledExpression
             GC.KeepAlive(_literals);
             return written;
         }
-        catch (InsufficientExecutionStackException)
+        catch (Exception e) when (InternalFailures.IsInternal(e))
         {
-            throw context.Error(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, 0);
-        }
-        catch (WalkLimitException e)
-        {
-            throw context.Error(
-                ExpressionErrorKind.Limit,
-                e.IsDepth ? e.Message : ErrorMessages.Format(ErrorMessages.ResultBudget, Policy.MaxResultSize),
-                0);
-        }
-        catch (InvalidTextException)
-        {
-            throw context.Error(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, 0);
+            throw Coded(e);
         }
     }
+
+    /// <summary>The coded error for an internal failure of an evaluation (a budget here is the result size written).</summary>
+    private ExpressionException Coded(Exception e) =>
+        InternalFailures.ToCoded(e, Expression, ErrorMessages.Format(ErrorMessages.ResultBudget, Policy.MaxResultSize), 0);
 
     /// <summary>Returns the expression text.</summary>
     /// <returns>The expression text.</returns>

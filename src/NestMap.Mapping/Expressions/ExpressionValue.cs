@@ -44,11 +44,8 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
     // too: at most MaxResultSize values are written (an existing element counts one value per 32 bytes).
     private long OutputBudget => _expression?.Policy.MaxResultSize ?? ExpressionPolicy.Default.MaxResultSize;
 
-    private ExpressionException OutputError(WalkLimitException e) => new(
-        ExpressionErrorKind.Limit,
-        e.IsDepth ? e.Message : ErrorMessages.Format(ErrorMessages.ResultBudget, OutputBudget),
-        _expression?.Expression ?? string.Empty,
-        0);
+    private ExpressionException OutputError(Exception e) => InternalFailures.ToCoded(
+        e, _expression?.Expression ?? string.Empty, ErrorMessages.Format(ErrorMessages.ResultBudget, OutputBudget), 0);
 
     /// <summary>Gets the value as an element of the input (or of a literal) when it is one, without copying.</summary>
     /// <param name="element">The element, when the value was selected rather than built.</param>
@@ -70,13 +67,9 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
         {
             JsonText.WriteTo(writer, _value, ref budget);
         }
-        catch (WalkLimitException e)
+        catch (Exception e) when (InternalFailures.IsInternal(e))
         {
             throw OutputError(e);
-        }
-        catch (InvalidTextException)
-        {
-            throw new ExpressionException(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, _expression?.Expression ?? string.Empty, 0);
         }
     }
 
@@ -90,13 +83,9 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
         {
             return JsonText.ToNode(_value, ref budget);
         }
-        catch (WalkLimitException e)
+        catch (Exception e) when (InternalFailures.IsInternal(e))
         {
             throw OutputError(e);
-        }
-        catch (InvalidTextException)
-        {
-            throw new ExpressionException(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, _expression?.Expression ?? string.Empty, 0);
         }
     }
 
@@ -110,13 +99,9 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
         {
             return JsonText.ToJson(_value, ref budget);
         }
-        catch (WalkLimitException e)
+        catch (Exception e) when (InternalFailures.IsInternal(e))
         {
             throw OutputError(e);
-        }
-        catch (InvalidTextException)
-        {
-            throw new ExpressionException(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, _expression?.Expression ?? string.Empty, 0);
         }
     }
 
@@ -128,7 +113,7 @@ public readonly struct ExpressionValue : IEquatable<ExpressionValue>
         {
             return _value.Type == other._value.Type && JsonText.Equal(_value, other._value, ref budget);
         }
-        catch (Exception e) when (e is WalkLimitException or InvalidTextException)
+        catch (Exception e) when (InternalFailures.IsInternal(e))
         {
             // Values too deep to compare, or holding text that cannot be read: equal only to themselves.
             return false;

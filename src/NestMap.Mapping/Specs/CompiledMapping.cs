@@ -32,6 +32,7 @@ public sealed class CompiledMapping
     private readonly CompiledStep[] _steps;
     private readonly JsonSchema? _schema;
     private readonly OutputNode _output;
+    private readonly string _activityName;
     private int _lastOutputSize;
 
     internal CompiledMapping(MappingSpec spec, MappingOptions options, List<CompiledField> fields, List<CompiledStep> steps, JsonSchema? schema)
@@ -42,6 +43,7 @@ public sealed class CompiledMapping
         _steps = [.. steps];
         _schema = schema;
         _output = OutputNode.Build(_fields);
+        _activityName = "map " + spec.Id;
     }
 
     /// <summary>Gets the spec this mapping was compiled from.</summary>
@@ -53,10 +55,10 @@ public sealed class CompiledMapping
     /// <summary>Maps an input given as UTF-8 JSON, checking the spec's input limits first.</summary>
     /// <param name="utf8Json">The input.</param>
     /// <returns>The result; input errors (NM101–NM104) are reported in it, not thrown.</returns>
-    public MappingResult Map(ReadOnlySpan<byte> utf8Json)
+    public MappingResult Map(ReadOnlyMemory<byte> utf8Json)
     {
-        using Activity? activity = MappingTelemetry.Source.StartActivity("map " + Spec.Id);
-        long started = MappingTelemetry.Duration.Enabled ? Options.TimeProvider.GetTimestamp() : 0;
+        using Activity? activity = MappingTelemetry.Source.StartActivity(_activityName);
+        long? started = MappingTelemetry.Duration.Enabled ? Options.TimeProvider.GetTimestamp() : null;
         if (utf8Json.Length > Spec.MaxInputBytes)
         {
             return Finish(activity, started, InputError(MappingErrorCodes.InputTooLarge, $"the input is {utf8Json.Length} bytes; the mapping accepts at most {Spec.MaxInputBytes}"));
@@ -65,11 +67,12 @@ public sealed class CompiledMapping
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(utf8Json.ToArray(), new JsonDocumentOptions { MaxDepth = Spec.MaxInputDepth, AllowDuplicateProperties = false });
+            // The document reads the caller's memory in place (no copy); it lives only for this call.
+            document = JsonDocument.Parse(utf8Json, new JsonDocumentOptions { MaxDepth = Spec.MaxInputDepth, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
-            return Finish(activity, started, InputError(ClassifyInputError(utf8Json, Spec.MaxInputDepth, e, out string message), message));
+            return Finish(activity, started, InputError(ClassifyInputError(utf8Json.Span, Spec.MaxInputDepth, e, out string message), message));
         }
 
         using (document)
@@ -83,12 +86,12 @@ public sealed class CompiledMapping
     /// <returns>The result.</returns>
     public MappingResult Map(JsonElement input)
     {
-        using Activity? activity = MappingTelemetry.Source.StartActivity("map " + Spec.Id);
-        long started = MappingTelemetry.Duration.Enabled ? Options.TimeProvider.GetTimestamp() : 0;
+        using Activity? activity = MappingTelemetry.Source.StartActivity(_activityName);
+        long? started = MappingTelemetry.Duration.Enabled ? Options.TimeProvider.GetTimestamp() : null;
         return Finish(activity, started, MapCore(input));
     }
 
-    private MappingResult Finish(Activity? activity, long started, MappingResult result)
+    private MappingResult Finish(Activity? activity, long? started, MappingResult result)
     {
         if (activity is not null)
         {

@@ -63,6 +63,9 @@ public static class MappingErrorCodes
     /// <summary>A compatibility transform failed while evaluating.</summary>
     public const string CompatibilityFailed = "NM108";
 
-    /// <summary>The spec file cannot be read.</summary>
+    /// <summary>The spec file cannot be read (or a path given for specs does not exist).</summary>
     public const string UnreadableSpec = "NM013";
+
+    /// <summary>An input file or folder given to the <c>nestmap</c> tool cannot be read.</summary>
+    public const string UnreadableInput = "NM109";
 }

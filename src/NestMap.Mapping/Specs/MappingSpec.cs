@@ -21,57 +21,45 @@ public sealed class MappingSpec
     /// <summary>The largest spec file accepted, in bytes (1 MiB).</summary>
     public const int MaxSpecBytes = 1 << 20;
 
-    internal MappingSpec(SpecContent content)
-    {
-        Id = content.Id;
-        Version = content.Version;
-        Description = content.Description;
-        Policy = content.Policy;
-        SchemaPath = content.SchemaPath;
-        Fields = content.Fields;
-        Compatibility = content.Compatibility;
-        Warnings = content.Warnings;
-        Source = content.Source;
-        MaxInputBytes = content.MaxInputBytes;
-        MaxInputDepth = content.MaxInputDepth;
-        Sha256 = content.Sha256;
-    }
+    private readonly SpecContent _content;
+
+    internal MappingSpec(SpecContent content) => _content = content;
 
     /// <summary>Gets the mapping's id (<c>mapping:</c>).</summary>
-    public string Id { get; }
+    public string Id => _content.Id;
 
     /// <summary>Gets the spec's version (<c>version:</c>), which is also the input version it expects.</summary>
-    public int Version { get; }
+    public int Version => _content.Version;
 
     /// <summary>Gets the description, if any.</summary>
-    public string? Description { get; }
+    public string? Description => _content.Description;
 
     /// <summary>Gets the expression sandbox of every expression in the spec (<c>policy:</c>).</summary>
-    public ExpressionPolicy Policy { get; }
+    public ExpressionPolicy Policy => _content.Policy;
 
     /// <summary>Gets the output JSON Schema's path as written (relative to the spec file), if any.</summary>
-    public string? SchemaPath { get; }
+    public string? SchemaPath => _content.SchemaPath;
 
     /// <summary>Gets the output fields, in the order of the spec (which is the order of the output).</summary>
-    public IReadOnlyList<FieldSpec> Fields { get; }
+    public IReadOnlyList<FieldSpec> Fields => _content.Fields;
 
     /// <summary>Gets the compatibility steps, in the order of the spec.</summary>
-    public IReadOnlyList<CompatibilityStep> Compatibility { get; }
+    public IReadOnlyList<CompatibilityStep> Compatibility => _content.Compatibility;
 
     /// <summary>Gets the warnings found while loading (the spec is usable).</summary>
-    public IReadOnlyList<MappingDiagnostic> Warnings { get; }
+    public IReadOnlyList<MappingDiagnostic> Warnings => _content.Warnings;
 
     /// <summary>Gets the file the spec came from, or the name given to <see cref="Parse"/>; <see langword="null"/> when unnamed.</summary>
-    public string? Source { get; }
+    public string? Source => _content.Source;
 
     /// <summary>Gets the largest input accepted, in bytes (<c>input: maxBytes</c>; default 10 MiB).</summary>
-    public long MaxInputBytes { get; }
+    public long MaxInputBytes => _content.MaxInputBytes;
 
     /// <summary>Gets the deepest input accepted (<c>input: maxDepth</c>; default 64).</summary>
-    public int MaxInputDepth { get; }
+    public int MaxInputDepth => _content.MaxInputDepth;
 
     /// <summary>Gets the SHA-256 of the spec's text (UTF-8), in lower-case hexadecimal.</summary>
-    public string Sha256 { get; }
+    public string Sha256 => _content.Sha256;
 
     /// <summary>Loads a spec from a file.</summary>
     /// <param name="path">The spec file (YAML).</param>

@@ -24,7 +24,7 @@ internal sealed partial class Compiler
         ProjectionNode { Left: FlattenNode flatten } projection => FlattenProjectionWriter(flatten, projection),
         ProjectionNode { Left: not SubexpressionNode { Right: SliceNode } } projection => ProjectionWriter(projection),
         FilterProjectionNode filter => FilterWriter(filter),
-        MultiSelectHashNode hash when hash.Keys.Distinct(StringComparer.Ordinal).Count() == hash.Keys.Length => HashWriter(hash),
+        MultiSelectHashNode { KeysAreDistinct: true } hash => HashWriter(hash),
         MultiSelectListNode list => ListWriter(list),
         _ => null,
     };
@@ -41,7 +41,7 @@ internal sealed partial class Compiler
     {
         Evaluator left = _compiled[projection.Left];
         ItemWriter right = ItemWriterFor(projection.Right);
-        int cost = PolicyCheck.Size(projection.Right), offset = projection.Offset;
+        int cost = projection.Right.Size, offset = projection.Offset;
         return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
         {
             JValue array = left(current, ref context);
@@ -66,7 +66,7 @@ internal sealed partial class Compiler
     {
         Evaluator inner = _compiled[flatten.Inner];
         ItemWriter right = ItemWriterFor(projection.Right);
-        int cost = PolicyCheck.Size(projection.Right), offset = projection.Offset;
+        int cost = projection.Right.Size, offset = projection.Offset;
         return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
         {
             JValue array = inner(current, ref context);
@@ -101,7 +101,7 @@ internal sealed partial class Compiler
     {
         Evaluator left = _compiled[filter.Left], condition = _compiled[filter.Condition];
         ItemWriter right = ItemWriterFor(filter.Right);
-        int conditionCost = PolicyCheck.Size(filter.Condition), rightCost = PolicyCheck.Size(filter.Right), offset = filter.Offset;
+        int conditionCost = filter.Condition.Size, rightCost = filter.Right.Size, offset = filter.Offset;
         return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
         {
             JValue array = left(current, ref context);

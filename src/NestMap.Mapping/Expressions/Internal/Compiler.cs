@@ -39,8 +39,6 @@ internal sealed partial class Compiler
     }
 
     /// <summary>Compiles <paramref name="root"/>; returns the evaluator and how many variable slots it needs.</summary>
-    public static (Evaluator Evaluator, int Slots) Compile(Node root) => Compile(root, out _);
-
     /// <summary>Compiles <paramref name="root"/>, and also a writer for it when its shape can stream (see <see cref="Writer"/>).</summary>
     public static (Evaluator Evaluator, int Slots) Compile(Node root, out Writer? writer)
     {
@@ -345,7 +343,7 @@ internal sealed partial class Compiler
 
         Evaluator left = Node(projection.Left);
         Evaluator? right = projection.Right is CurrentNode ? null : Node(projection.Right);
-        int cost = PolicyCheck.Size(projection.Right);
+        int cost = projection.Right.Size;
         int offset = projection.Offset;
 
         // JEP-15: a slice of a string is a string, and what follows applies to it as a whole.
@@ -380,7 +378,7 @@ internal sealed partial class Compiler
     {
         Evaluator inner = Node(flatten.Inner);
         Evaluator? right = projection.Right is CurrentNode ? null : Node(projection.Right);
-        int cost = PolicyCheck.Size(projection.Right);
+        int cost = projection.Right.Size;
         int offset = projection.Offset;
         return (in JValue current, ref EvalContext context) =>
         {
@@ -441,7 +439,7 @@ internal sealed partial class Compiler
     private Evaluator ValueProjection(ValueProjectionNode projection)
     {
         Evaluator left = Node(projection.Left), right = Node(projection.Right);
-        int cost = PolicyCheck.Size(projection.Right);
+        int cost = projection.Right.Size;
         int offset = projection.Offset;
         return (in JValue current, ref EvalContext context) =>
         {
@@ -472,7 +470,7 @@ internal sealed partial class Compiler
     private Evaluator Filter(FilterProjectionNode filter)
     {
         Evaluator left = Node(filter.Left), condition = Node(filter.Condition), right = Node(filter.Right);
-        int conditionCost = PolicyCheck.Size(filter.Condition), rightCost = PolicyCheck.Size(filter.Right);
+        int conditionCost = filter.Condition.Size, rightCost = filter.Right.Size;
         int offset = filter.Offset;
         return (in JValue current, ref EvalContext context) =>
         {
@@ -740,7 +738,7 @@ internal sealed partial class Compiler
     {
         // Keys are distinct names known now: every evaluation shares this array and builds only the values.
         string[] keys = hash.Keys;
-        if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Length)
+        if (!hash.KeysAreDistinct)
         {
             // A repeated key keeps its first place and its last value, as a JSON object built in order would.
             return DuplicateKeyHash(hash);

@@ -111,9 +111,8 @@ internal struct EvalContext
         }
     }
 
-    private readonly ExpressionException WalkError(WalkLimitException e, int offset) => e.IsDepth
-        ? Error(ExpressionErrorKind.Limit, e.Message, offset)
-        : Error(ExpressionErrorKind.Limit, ErrorMessages.Format(ErrorMessages.StepBudget, _maxSteps), offset);
+    private readonly ExpressionException WalkError(WalkLimitException e, int offset) =>
+        InternalFailures.ToCoded(e, Source, ErrorMessages.Format(ErrorMessages.StepBudget, _maxSteps), offset);
 
     public readonly ExpressionException Error(ExpressionErrorKind kind, string detail, int offset) => new(kind, detail, Source, offset);
 

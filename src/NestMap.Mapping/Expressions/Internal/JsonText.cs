@@ -390,6 +390,7 @@ internal static class JsonText
     /// <summary>Parses text as a JSON number (the json-number production only), for <c>to_number</c>.</summary>
     public static bool TryParseNumber(string text, out double number)
     {
+        // json-number = [ "-" ] int [ frac ] [ exp ]; int = "0" / digit1-9 *digit; frac = "." 1*digit; exp = e [sign] 1*digit.
         number = 0;
         ReadOnlySpan<char> s = text;
         int i = 0;
@@ -403,27 +404,11 @@ internal static class JsonText
             return false;
         }
 
-        if (s[i] == '0')
-        {
-            i++;
-        }
-        else
-        {
-            while (i < s.Length && char.IsAsciiDigit(s[i]))
-            {
-                i++;
-            }
-        }
-
+        i = s[i] == '0' ? i + 1 : SkipDigits(s, i);
         if (i < s.Length && s[i] == '.')
         {
-            i++;
-            int digits = i;
-            while (i < s.Length && char.IsAsciiDigit(s[i]))
-            {
-                i++;
-            }
-
+            int digits = i + 1;
+            i = SkipDigits(s, digits);
             if (i == digits)
             {
                 return false;
@@ -439,15 +424,21 @@ internal static class JsonText
             }
 
             int digits = i;
+            i = SkipDigits(s, digits);
+            if (i == digits)
+            {
+                return false;
+            }
+        }
+
+        static int SkipDigits(ReadOnlySpan<char> s, int i)
+        {
             while (i < s.Length && char.IsAsciiDigit(s[i]))
             {
                 i++;
             }
 
-            if (i == digits)
-            {
-                return false;
-            }
+            return i;
         }
 
         return i == s.Length && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number);

@@ -226,11 +226,4 @@ internal sealed class PolicyCheck
         LetNode l => [.. l.Values, l.Body],
         _ => [],
     };
-
-    /// <summary>The number of nodes in a subtree: the cost of evaluating it once.</summary>
-    internal static int Size(Node node)
-    {
-        RuntimeHelpers.EnsureSufficientExecutionStack();
-        return 1 + Children(node).Sum(Size);
-    }
 }

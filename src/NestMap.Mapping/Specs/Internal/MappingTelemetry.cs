@@ -24,12 +24,13 @@ internal static class MappingTelemetry
     public static Counter<long> FieldOutcomes { get; } = s_meter.CreateCounter<long>(
         "nestmap.mapping.fields", unit: "{field}", description: "Outcomes of mapped fields by mapping, field and status.");
 
-    public static void Record(CompiledMapping mapping, Specs.MappingResult result, long started)
+    /// <summary>Records the duration of a call; <paramref name="started"/> is null when nobody listened at its start.</summary>
+    public static void Record(CompiledMapping mapping, Specs.MappingResult result, long? started)
     {
-        if (Duration.Enabled && started != 0)
+        if (started is { } start && Duration.Enabled)
         {
             Duration.Record(
-                mapping.Options.TimeProvider.GetElapsedTime(started).TotalSeconds,
+                mapping.Options.TimeProvider.GetElapsedTime(start).TotalSeconds,
                 new KeyValuePair<string, object?>("nestmap.mapping.id", mapping.Spec.Id),
                 new KeyValuePair<string, object?>("nestmap.mapping.success", result.Success));
         }
