@@ -37,72 +37,27 @@ internal sealed partial class Compiler
         return new ItemWriter(writer, evaluator, NeverNull: node is MultiSelectHashNode or MultiSelectListNode);
     }
 
-    private Writer ProjectionWriter(ProjectionNode projection)
-    {
-        Evaluator left = _compiled[projection.Left];
-        ItemWriter right = ItemWriterFor(projection.Right);
-        int cost = projection.Right.Size, offset = projection.Offset;
-        return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
-        {
-            JValue array = left(current, ref context);
-            if (array.Type != JType.Array)
-            {
-                writer.WriteNullValue();
-                return false;
-            }
+    private Writer ProjectionWriter(ProjectionNode projection) =>
+        Stream(_compiled[projection.Left], Projections.Elements, ItemWriterFor(projection.Right), projection.Right.Size, projection.Offset);
 
-            writer.WriteStartArray();
-            foreach (JValue item in array.EnumerateArray())
-            {
-                right.Project(item, cost, offset, ref context, writer, ref budget);
-            }
-
-            writer.WriteEndArray();
-            return true;
-        };
-    }
-
-    private Writer FlattenProjectionWriter(FlattenNode flatten, ProjectionNode projection)
-    {
-        Evaluator inner = _compiled[flatten.Inner];
-        ItemWriter right = ItemWriterFor(projection.Right);
-        int cost = projection.Right.Size, offset = projection.Offset;
-        return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
-        {
-            JValue array = inner(current, ref context);
-            if (array.Type != JType.Array)
-            {
-                writer.WriteNullValue();
-                return false;
-            }
-
-            writer.WriteStartArray();
-            foreach (JValue item in array.EnumerateArray())
-            {
-                if (item.Type != JType.Array)
-                {
-                    right.Project(item, cost, offset, ref context, writer, ref budget);
-                    continue;
-                }
-
-                context.Step(offset);
-                foreach (JValue nested in item.EnumerateArray())
-                {
-                    right.Project(nested, cost, offset, ref context, writer, ref budget);
-                }
-            }
-
-            writer.WriteEndArray();
-            return true;
-        };
-    }
+    private Writer FlattenProjectionWriter(FlattenNode flatten, ProjectionNode projection) =>
+        Stream(_compiled[flatten.Inner], Projections.Flattened, ItemWriterFor(projection.Right), projection.Right.Size, projection.Offset);
 
     private Writer FilterWriter(FilterProjectionNode filter)
     {
-        Evaluator left = _compiled[filter.Left], condition = _compiled[filter.Condition];
-        ItemWriter right = ItemWriterFor(filter.Right);
-        int conditionCost = filter.Condition.Size, rightCost = filter.Right.Size, offset = filter.Offset;
-        return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
+        Evaluator condition = _compiled[filter.Condition];
+        int conditionCost = filter.Condition.Size;
+        return Stream(
+            _compiled[filter.Left],
+            (in JValue array, int offset, ref WriteSink sink, ref EvalContext context) => Projections.Filtered(array, condition, conditionCost, offset, ref sink, ref context),
+            ItemWriterFor(filter.Right),
+            filter.Right.Size,
+            filter.Offset);
+    }
+
+    /// <summary>A projection that writes as it goes: the same walk as its evaluator, into a <see cref="WriteSink"/>.</summary>
+    private static Writer Stream(Evaluator left, SinkWalk<WriteSink> walk, ItemWriter right, int cost, int offset) =>
+        (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
         {
             JValue array = left(current, ref context);
             if (array.Type != JType.Array)
@@ -112,19 +67,12 @@ internal sealed partial class Compiler
             }
 
             writer.WriteStartArray();
-            foreach (JValue item in array.EnumerateArray())
-            {
-                context.Steps(conditionCost, offset);
-                if (condition(item, ref context).IsTruthy)
-                {
-                    right.Project(item, rightCost, offset, ref context, writer, ref budget);
-                }
-            }
-
+            var sink = new WriteSink(right, cost, offset, writer, budget);
+            walk(array, offset, ref sink, ref context);
+            budget = sink.Budget;
             writer.WriteEndArray();
             return true;
         };
-    }
 
     private Writer HashWriter(MultiSelectHashNode hash)
     {
@@ -168,7 +116,7 @@ internal sealed partial class Compiler
     /// <param name="Streamer">The streaming writer, if the node has one.</param>
     /// <param name="Evaluate">The evaluator, or null for the identity (<c>@</c>).</param>
     /// <param name="NeverNull">Whether the value can never be null (a list or hash), so a projection may stream it unseen.</param>
-    private readonly record struct ItemWriter(Writer? Streamer, Evaluator? Evaluate, bool NeverNull)
+    internal readonly record struct ItemWriter(Writer? Streamer, Evaluator? Evaluate, bool NeverNull)
     {
         /// <summary>Writes the value as a member of a list or hash: a missing value is written as null.</summary>
         public void Write(in JValue current, ref EvalContext context, Utf8JsonWriter output, ref long budget)
@@ -181,33 +129,6 @@ internal sealed partial class Compiler
 
             JValue value = Evaluate is null ? current : Evaluate(current, ref context);
             JsonText.WriteTo(output, value, ref budget);
-        }
-
-        /// <summary>
-        /// Writes the right side of a projection for one element, as <see cref="Project"/> builds it: a null element is
-        /// skipped, and so is a null result. A streamed list or hash is never null, so it is written straight away.
-        /// </summary>
-        public void Project(in JValue item, int cost, int offset, ref EvalContext context, Utf8JsonWriter output, ref long budget)
-        {
-            if (item.IsNullOrMissing)
-            {
-                context.Step(offset);
-                return;
-            }
-
-            context.Steps(cost, offset);
-            context.Build(1, offset);
-            if (Streamer is not null && NeverNull)
-            {
-                Streamer(item, ref context, output, ref budget);
-                return;
-            }
-
-            JValue result = Evaluate is null ? item : Evaluate(item, ref context);
-            if (!result.IsNullOrMissing)
-            {
-                JsonText.WriteTo(output, result, ref budget);
-            }
         }
     }
 }

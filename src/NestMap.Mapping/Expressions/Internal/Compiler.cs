@@ -336,172 +336,59 @@ internal sealed partial class Compiler
 
     private Evaluator Projection(ProjectionNode projection)
     {
+        Evaluator? right = projection.Right is CurrentNode ? null : Node(projection.Right);
+        int cost = projection.Right.Size, offset = projection.Offset;
         if (projection.Left is FlattenNode flatten)
         {
-            return FlattenProjection(flatten, projection);
+            // a[].b flattens and projects in one pass, without building the flattened array.
+            return Collect(Node(flatten.Inner), JType.Array, Projections.Flattened, right, cost, offset);
         }
-
-        Evaluator left = Node(projection.Left);
-        Evaluator? right = projection.Right is CurrentNode ? null : Node(projection.Right);
-        int cost = projection.Right.Size;
-        int offset = projection.Offset;
 
         // JEP-15: a slice of a string is a string, and what follows applies to it as a whole.
-        bool slice = projection.Left is SubexpressionNode { Right: SliceNode };
-        return (in JValue current, ref EvalContext context) =>
-        {
-            JValue array = left(current, ref context);
-            if (array.Type != JType.Array)
-            {
-                return slice && array.Type == JType.String ? (right is null ? array : right(array, ref context)) : JValue.Missing;
-            }
-
-            var results = new ValueList();
-            try
-            {
-                foreach (JValue item in array.EnumerateArray())
-                {
-                    Project(item, right, cost, offset, ref results, ref context);
-                }
-
-                return results.ToValue(ref context, offset);
-            }
-            finally
-            {
-                results.Dispose();
-            }
-        };
+        bool stringSlice = projection.Left is SubexpressionNode { Right: SliceNode };
+        return Collect(Node(projection.Left), JType.Array, Projections.Elements, right, cost, offset, stringSlice);
     }
 
-    /// <summary><c>a[].b</c>: flattens and projects in one pass, without building the flattened array.</summary>
-    private Evaluator FlattenProjection(FlattenNode flatten, ProjectionNode projection)
-    {
-        Evaluator inner = Node(flatten.Inner);
-        Evaluator? right = projection.Right is CurrentNode ? null : Node(projection.Right);
-        int cost = projection.Right.Size;
-        int offset = projection.Offset;
-        return (in JValue current, ref EvalContext context) =>
-        {
-            JValue array = inner(current, ref context);
-            if (array.Type != JType.Array)
-            {
-                return JValue.Missing;
-            }
-
-            var results = new ValueList();
-            try
-            {
-                foreach (JValue item in array.EnumerateArray())
-                {
-                    if (item.Type != JType.Array)
-                    {
-                        Project(item, right, cost, offset, ref results, ref context);
-                        continue;
-                    }
-
-                    context.Step(offset);
-                    foreach (JValue nested in item.EnumerateArray())
-                    {
-                        Project(nested, right, cost, offset, ref results, ref context);
-                    }
-                }
-
-                return results.ToValue(ref context, offset);
-            }
-            finally
-            {
-                results.Dispose();
-            }
-        };
-    }
-
-    /// <summary>
-    /// Applies the right side of a projection to one element and keeps a non-null result. Whatever follows a projection
-    /// applies to each element as a sub-expression, and a sub-expression of null is null (JEP-19), which the projection
-    /// drops: null elements never reach the right side. A null <paramref name="right"/> is the identity.
-    /// </summary>
-    private static void Project(in JValue item, Evaluator? right, int cost, int offset, ref ValueList results, ref EvalContext context)
-    {
-        if (item.IsNullOrMissing)
-        {
-            context.Step(offset);
-            return;
-        }
-
-        context.Steps(cost, offset);
-        JValue result = right is null ? item : right(item, ref context);
-        if (!result.IsNullOrMissing)
-        {
-            results.Add(result);
-        }
-    }
-
-    private Evaluator ValueProjection(ValueProjectionNode projection)
-    {
-        Evaluator left = Node(projection.Left), right = Node(projection.Right);
-        int cost = projection.Right.Size;
-        int offset = projection.Offset;
-        return (in JValue current, ref EvalContext context) =>
-        {
-            JValue obj = left(current, ref context);
-            if (obj.Type != JType.Object)
-            {
-                return JValue.Missing;
-            }
-
-            var results = new ValueList();
-            try
-            {
-                JValue.ObjectIterator members = obj.EnumerateObject();
-                while (members.MoveNext())
-                {
-                    Project(members.CurrentValue, right, cost, offset, ref results, ref context);
-                }
-
-                return results.ToValue(ref context, offset);
-            }
-            finally
-            {
-                results.Dispose();
-            }
-        };
-    }
+    private Evaluator ValueProjection(ValueProjectionNode projection) =>
+        Collect(Node(projection.Left), JType.Object, Projections.Values, Node(projection.Right), projection.Right.Size, projection.Offset);
 
     private Evaluator Filter(FilterProjectionNode filter)
     {
         Evaluator left = Node(filter.Left), condition = Node(filter.Condition), right = Node(filter.Right);
-        int conditionCost = filter.Condition.Size, rightCost = filter.Right.Size;
-        int offset = filter.Offset;
-        return (in JValue current, ref EvalContext context) =>
+        int conditionCost = filter.Condition.Size;
+        return Collect(
+            left,
+            JType.Array,
+            (in JValue array, int offset, ref BuildSink sink, ref EvalContext context) => Projections.Filtered(array, condition, conditionCost, offset, ref sink, ref context),
+            right,
+            filter.Right.Size,
+            filter.Offset);
+    }
+
+    /// <summary>
+    /// A projection that builds its result: evaluates the source, walks it with <paramref name="walk"/> into a
+    /// <see cref="BuildSink"/>, and returns the array; a source of the wrong type finds nothing.
+    /// </summary>
+    private static Evaluator Collect(Evaluator left, JType sourceType, SinkWalk<BuildSink> walk, Evaluator? right, int cost, int offset, bool stringSlice = false) =>
+        (in JValue current, ref EvalContext context) =>
         {
-            JValue array = left(current, ref context);
-            if (array.Type != JType.Array)
+            JValue source = left(current, ref context);
+            if (source.Type != sourceType)
             {
-                return JValue.Missing;
+                return stringSlice && source.Type == JType.String ? (right is null ? source : right(source, ref context)) : JValue.Missing;
             }
 
-            var results = new ValueList();
+            var sink = new BuildSink(right, cost, offset);
             try
             {
-                foreach (JValue item in array.EnumerateArray())
-                {
-                    context.Steps(conditionCost, offset);
-                    if (!condition(item, ref context).IsTruthy)
-                    {
-                        continue;
-                    }
-
-                    Project(item, right, rightCost, offset, ref results, ref context);
-                }
-
-                return results.ToValue(ref context, offset);
+                walk(source, offset, ref sink, ref context);
+                return sink.Results.ToValue(ref context, offset);
             }
             finally
             {
-                results.Dispose();
+                sink.Results.Dispose();
             }
         };
-    }
 
     private Evaluator Flatten(FlattenNode flatten)
     {
@@ -858,3 +745,7 @@ internal struct ValueBuffer2
 {
     private JValue _first;
 }
+
+/// <summary>A projection's walk over its source (see <see cref="Projections"/>), into a sink.</summary>
+internal delegate void SinkWalk<TSink>(in JValue source, int offset, ref TSink sink, ref EvalContext context)
+    where TSink : struct, IProjectionSink;
