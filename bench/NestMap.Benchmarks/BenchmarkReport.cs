@@ -27,7 +27,7 @@ internal static class BenchmarkReport
         ("core-throughput", () => Task.FromResult(RunBenchmarks<NestedMapThroughputBenchmarks>())),
         ("expiring-throughput", () => Task.FromResult(RunBenchmarks<ExpiringMapThroughputBenchmarks>())),
         ("churn", () => Task.FromResult(RunBenchmarks<InnerMapChurnBenchmarks>())),
-        ("sampling", () => Task.FromResult(RunBenchmarks<InsertionSamplingBenchmarks>())),
+        ("sampling", () => Task.FromResult(Capture(SamplingCostMeasurement.Run) + "\n" + RunBenchmarks<InsertionSamplingBenchmarks>())),
     ];
 
     public static async Task<int> RunAsync(string[] requested, TextWriter output)

@@ -3,7 +3,7 @@ using NestMap.Benchmarks;
 
 // `-- report [section ...]` runs the suite and rewrites the generated regions of docs/benchmarks.md;
 // `-- memory` runs the heap measurement (bytes per entry), `-- expiry` the expiry lag and slice measurement,
-// `-- paired` the paired read diagnostic; anything else goes to BenchmarkDotNet's switcher.
+// `-- paired` the paired read diagnostic, `-- sampling-cost` the paired cost of insertion-site sampling; anything else goes to BenchmarkDotNet's switcher.
 switch (args)
 {
     case ["report", .. var sections]:
@@ -16,6 +16,9 @@ switch (args)
         return 0;
     case ["probe", ..]:
         ExpressionCostProbe.Run(Console.Out);
+        return 0;
+    case ["sampling-cost", ..]:
+        SamplingCostMeasurement.Run(Console.Out);
         return 0;
     case ["paired", ..]:
         PairedReadMeasurement.Run(Console.Out);

@@ -106,19 +106,25 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             .Where(s => IsResidentAt(s.Outer, s.Inner, now))
             .Select(s => (Sample: s, Age: _time.GetElapsedTime(s.InsertedAt, now)))
             .ToList();
-        var rate = sampler.Rate;
+        // Each sample stands for its weight in inserts (the rate, times the sampling points its thread skipped for the
+        // time budget plus one), so estimates and shares are sums of weights, not counts of samples.
+        var totalWeight = resident.Sum(r => r.Sample.Weight);
         var ages = AgeBuckets
             .Select((bucket, i) =>
             {
                 var from = i == 0 ? TimeSpan.Zero : AgeBuckets[i - 1].UpTo;
-                var n = resident.Count(r => r.Age >= from && r.Age < bucket.UpTo);
-                return new AgeBucket(bucket.Label, n, (long)n * rate);
+                var inBucket = resident.Where(r => r.Age >= from && r.Age < bucket.UpTo).ToList();
+                return new AgeBucket(bucket.Label, inBucket.Count, inBucket.Sum(r => r.Sample.Weight));
             })
             .ToList();
         var sites = resident
             .GroupBy(r => r.Sample.Site)
-            .Select(g => new SiteUsage(g.Key, g.Count(), (long)g.Count() * rate, (double)g.Count() / resident.Count, g.Max(r => r.Age)))
-            .OrderByDescending(s => s.ResidentSamples)
+            .Select(g =>
+            {
+                var weight = g.Sum(r => r.Sample.Weight);
+                return new SiteUsage(g.Key, g.Count(), weight, (double)weight / totalWeight, g.Max(r => r.Age));
+            })
+            .OrderByDescending(s => s.EstimatedEntries)
             .ThenBy(s => s.Site, StringComparer.Ordinal)
             .Take(top)
             .ToList();
@@ -129,8 +135,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             .ToList();
         return new InsertionSiteReport
         {
-            SamplingRate = rate,
+            SamplingRate = sampler.Rate,
             SampledInserts = sampler.Sampled,
+            SkippedForTimeBudget = sampler.Skipped,
             ResidentSamples = resident.Count,
             Summary = Summarize(resident),
             EntryAges = ages,
@@ -155,10 +162,14 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 continue;
             }
 
-            var leader = old.GroupBy(r => r.Sample.Site).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First();
-            var share = (double)leader.Count() / old.Count;
+            var leader = old.GroupBy(r => r.Sample.Site)
+                .Select(g => (Site: g.Key, Weight: g.Sum(r => r.Sample.Weight)))
+                .OrderByDescending(g => g.Weight)
+                .ThenBy(g => g.Site, StringComparer.Ordinal)
+                .First();
+            var share = (double)leader.Weight / old.Sum(r => r.Sample.Weight);
             var scope = threshold == TimeSpan.Zero ? "the resident sampled entries" : $"the sampled entries older than {Describe(threshold)}";
-            return string.Create(CultureInfo.InvariantCulture, $"{share * 100:0}% of {scope} were inserted by {leader.Key}.");
+            return string.Create(CultureInfo.InvariantCulture, $"{share * 100:0}% of {scope} were inserted by {leader.Site}.");
         }
 
         return null;
@@ -166,10 +177,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     /// <summary>Keeps a sampled insert (out of line: its closure must not be allocated by every write, as it was when inline).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RecordSample(TOuter outer, TInner inner, string site)
+    private void RecordSample(TOuter outer, TInner inner, string site, long weight)
     {
         var insertedAt = _time.GetTimestamp();
-        _sampler!.Record(outer, inner, site, insertedAt, (o, i) => IsResidentAt(o, i, insertedAt));
+        _sampler!.Record(outer, inner, site, weight, insertedAt, (o, i) => IsResidentAt(o, i, insertedAt));
     }
 
     /// <summary>Whether an entry is present and unexpired at <paramref name="now"/>, without counting as an access.</summary>

@@ -420,7 +420,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         // Sampling decides before any lock: a sampled call captures its stack here (see InsertionSampler).
-        var site = _sampler?.SiteIfSampled();
+        string? site = null;
+        long sampleWeight = 0;
+        if (_sampler is { } sampler)
+        {
+            site = sampler.SiteIfSampled(out sampleWeight);
+        }
+
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         WriteOutcome outcome;
         (string Name, long Limit) refusedBy = default;
@@ -529,7 +535,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         if (site is not null && outcome == WriteOutcome.Added)
         {
-            RecordSample(outer, inner, site);
+            RecordSample(outer, inner, site, sampleWeight);
         }
 
         AfterWrite(clocked, now);

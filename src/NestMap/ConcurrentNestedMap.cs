@@ -104,7 +104,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         _readClock = _accessTtl == 0 && _idleTtl == 0 ? _coarseClock : null;
         _name = options.Name ?? "unnamed";
-        _sampler = options.InsertionSiteSampling > 0 ? new InsertionSampler<TOuter, TInner, TValue>(options.InsertionSiteSampling) : null;
+        _sampler = options.InsertionSiteSampling > 0 ? new InsertionSampler<TOuter, TInner, TValue>(options.InsertionSiteSampling, _time) : null;
 
         _outer = new ConcurrentDictionary<TOuter, InnerMap<TOuter, TInner, TValue>>(
             Environment.ProcessorCount, Math.Max(options.InitialOuterCapacity, 31), options.OuterComparer);

@@ -97,8 +97,12 @@ public sealed class NestedMapOptions<TOuter, TInner, TValue>
 
     /// <summary>Gets the insertion-site sampling rate: about one insert in this many records where it came from, for <see cref="ConcurrentNestedMap{TOuter, TInner, TValue}.Diagnose"/>.</summary>
     /// <value>
-    /// Default: 0, off (no cost). 1,000 is a good setting in production: a sampled insert captures a stack trace
-    /// (microseconds), so the cost is a few nanoseconds per insert on average. At most 4,096 samples are kept.
+    /// Default: 0, off (no cost). 1,000 is a good setting in production. A sampled insert captures a stack trace, which
+    /// takes tens of microseconds in a busy process and more on deep stacks; so that this can never cost a service more
+    /// than a small share of its time, each thread spends at most 2% of its time on one map's captures and skips the
+    /// sampling points that fall inside that budget (the report counts them, and weights the kept samples so that its
+    /// estimates stay unbiased). 1 samples every insert, whatever it costs (for tests and debugging). At most 4,096
+    /// samples are kept.
     /// </value>
     public int InsertionSiteSampling { get; init; }
 

@@ -57,7 +57,11 @@ public sealed record NestedMapReport
 public sealed record OuterKeyUsage(string Outer, int Entries, TimeSpan? IdleFor);
 
 /// <summary>What the insertion-site sampler found: the resident sampled entries, by age and by the code that inserted them.</summary>
-/// <remarks>Counts of entries are estimates: resident samples times the sampling rate.</remarks>
+/// <remarks>
+/// Counts of entries are estimates: each resident sample stands for the sampling rate in inserts, times one plus the
+/// sampling points its thread skipped to keep stack captures within their time budget (see
+/// <see cref="SkippedForTimeBudget"/>). Shares are shares of those estimates.
+/// </remarks>
 public sealed record InsertionSiteReport
 {
     /// <summary>Gets the sampling rate: about one insert in this many was sampled.</summary>
@@ -65,6 +69,13 @@ public sealed record InsertionSiteReport
 
     /// <summary>Gets how many inserts were sampled since the map was made.</summary>
     public required long SampledInserts { get; init; }
+
+    /// <summary>
+    /// Gets how many sampling points were skipped because capturing their stack would have taken the thread past the
+    /// sampler's time budget (2% of a thread's time per map; deep stacks cost more to capture). The next kept sample of
+    /// the same thread stands for the skipped ones, so estimates stay unbiased; 0 when captures are cheap.
+    /// </summary>
+    public long SkippedForTimeBudget { get; init; }
 
     /// <summary>Gets how many of the kept samples are still resident (their key present and unexpired).</summary>
     public required int ResidentSamples { get; init; }
@@ -85,7 +96,7 @@ public sealed record InsertionSiteReport
 /// <summary>A bucket of the entry-age histogram.</summary>
 /// <param name="Label">The bucket, for people (for example <c>1 min - 10 min</c>).</param>
 /// <param name="ResidentSamples">Resident sampled entries in the bucket.</param>
-/// <param name="EstimatedEntries">The entries it stands for (samples times the sampling rate).</param>
+/// <param name="EstimatedEntries">The entries it stands for (the sum of its samples' weights).</param>
 public sealed record AgeBucket(string Label, int ResidentSamples, long EstimatedEntries);
 
 /// <summary>A resident sampled entry.</summary>
@@ -98,8 +109,8 @@ public sealed record SampledEntry(string Outer, string Inner, string Site, TimeS
 /// <summary>One insertion site and the resident sampled entries it inserted.</summary>
 /// <param name="Site">The first stack frame outside NestMap, with file and line when symbols are available.</param>
 /// <param name="ResidentSamples">Its resident sampled entries.</param>
-/// <param name="EstimatedEntries">The entries they stand for (samples times the sampling rate).</param>
-/// <param name="Share">Its share of all resident samples, from 0 to 1.</param>
+/// <param name="EstimatedEntries">The entries they stand for (the sum of their samples' weights).</param>
+/// <param name="Share">Its share of the entries all resident samples stand for, from 0 to 1.</param>
 /// <param name="OldestAge">The age of its oldest resident sampled entry.</param>
 public sealed record SiteUsage(string Site, int ResidentSamples, long EstimatedEntries, double Share, TimeSpan OldestAge);
 

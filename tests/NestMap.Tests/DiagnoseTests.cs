@@ -109,6 +109,75 @@ public sealed class DiagnoseTests
     }
 
     [Fact]
+    public void Sampler_SamplesAboutOneInsertInRate_AndItsEstimatesAddUpToTheInserts()
+    {
+        // A fake clock that never moves: every capture looks free, so the time budget never skips a sampling point.
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = new FakeTimeProvider(), InsertionSiteSampling = 100 });
+        for (var i = 0; i < 100_000; i++)
+        {
+            InsertFromSessionStore(map, i);
+        }
+
+        var sites = map.Diagnose().InsertionSites!;
+        Assert.Equal(0, sites.SkippedForTimeBudget);
+        Assert.InRange(sites.SampledInserts, 900, 1_100); // 1,000 expected; the countdown's spread gives about ±2%
+        Assert.Equal(sites.SampledInserts, sites.ResidentSamples);
+        Assert.InRange(sites.Sites.Single().EstimatedEntries, 90_000, 110_000);
+        Assert.Equal(sites.Sites.Single().EstimatedEntries, sites.EntryAges.Sum(b => b.EstimatedEntries));
+    }
+
+    [Fact]
+    public void Sampler_KeepsCapturesWithinItsTimeBudget_AndWeightsTheKeptSamplesSoSharesStayUnbiased()
+    {
+        // Each read of this clock moves it one tick, so a capture (read before and after) costs one tick; the budget
+        // then skips the next 49 ticks' worth of sampling points. Session-store inserts run under that budget; checkout
+        // inserts run on a clock that stands still (free captures, nothing skipped). Both insert 40,000 entries.
+        var clock = new TickingTimeProvider { Step = 1 };
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = clock, InsertionSiteSampling = 10 });
+        for (var i = 0; i < 40_000; i++)
+        {
+            InsertFromSessionStore(map, i);
+        }
+
+        clock.Step = 0;
+        clock.Advance(1_000_000);
+        for (var i = 0; i < 40_000; i++)
+        {
+            InsertFromCheckout(map, i);
+        }
+
+        var sites = map.Diagnose().InsertionSites!;
+        var store = sites.Sites.Single(s => s.Site.Contains(nameof(InsertFromSessionStore), StringComparison.Ordinal));
+        var checkout = sites.Sites.Single(s => s.Site.Contains(nameof(InsertFromCheckout), StringComparison.Ordinal));
+
+        // About 4,000 sampling points each; the budget kept about one in 48 of the session store's.
+        Assert.InRange(sites.SkippedForTimeBudget, 3_000, 4_500);
+        Assert.InRange(store.ResidentSamples, 40, 200);
+        Assert.InRange(checkout.ResidentSamples, 3_400, 4_600);
+
+        // Weighted by what they stand for, both sites estimate their 40,000 inserts, and share the map about evenly
+        // (by sample counts alone the session store would look like 2% of it).
+        Assert.InRange(store.EstimatedEntries, 34_000, 46_000);
+        Assert.InRange(checkout.EstimatedEntries, 34_000, 46_000);
+        Assert.InRange(store.Share, 0.4, 0.6);
+    }
+
+    [Fact]
+    public void Sampler_AtRateOne_SamplesEveryInsert_WhateverItCosts()
+    {
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = new TickingTimeProvider { Step = 1_000 }, InsertionSiteSampling = 1 });
+        for (var i = 0; i < 1_000; i++)
+        {
+            InsertFromSessionStore(map, i);
+        }
+
+        var sites = map.Diagnose().InsertionSites!;
+        Assert.Equal(1_000, sites.SampledInserts);
+        Assert.Equal(0, sites.SkippedForTimeBudget);
+        Assert.Equal(1_000, sites.Sites.Single().EstimatedEntries);
+    }
+
+    [Fact]
     public void Diagnose_RefusesAnAbsurdTop()
     {
         using var map = new ConcurrentNestedMap<int, int, int>();
@@ -121,4 +190,16 @@ public sealed class DiagnoseTests
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void InsertFromCheckout(ConcurrentNestedMap<int, int, int> map, int i) => map.Set(2, i, i);
+
+    /// <summary>A clock that moves <see cref="Step"/> ticks every time it is read (and by <see cref="Advance"/>).</summary>
+    private sealed class TickingTimeProvider : TimeProvider
+    {
+        private long _now = 1;
+
+        public long Step { get; set; }
+
+        public void Advance(long ticks) => Interlocked.Add(ref _now, ticks);
+
+        public override long GetTimestamp() => Interlocked.Add(ref _now, Step);
+    }
 }
