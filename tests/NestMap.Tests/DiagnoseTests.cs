@@ -127,6 +127,23 @@ public sealed class DiagnoseTests
     }
 
     [Fact]
+    public void Sampler_OfOneMap_IsNotStarvedByAnotherMapWithAHugeRateOnTheSameThread()
+    {
+        // Regression: the countdown was once per thread and shared by all maps, so a map sampling 1 in 2^29 set it
+        // to hundreds of millions and the other map sampled nothing. Countdowns are per map now.
+        var time = new FakeTimeProvider();
+        using var rare = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, InsertionSiteSampling = 1 << 29 });
+        using var often = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, InsertionSiteSampling = 10 });
+        for (var i = 0; i < 10_000; i++)
+        {
+            rare.Set(1, i, i);
+            often.Set(1, i, i);
+        }
+
+        Assert.InRange(often.Diagnose().InsertionSites!.SampledInserts, 800, 1_200);
+    }
+
+    [Fact]
     public void Sampler_KeepsCapturesWithinItsTimeBudget_AndWeightsTheKeptSamplesSoSharesStayUnbiased()
     {
         // Each read of this clock moves it one tick, so a capture (read before and after) costs one tick; the budget
