@@ -684,6 +684,12 @@ internal sealed partial class Compiler
         int offset = call.Offset;
         FunctionBody body = function.Body;
 
+        Evaluator general = GeneralCall(function, arguments, offset, body);
+        return FoldFor(call, general) ?? general;
+    }
+
+    private static Evaluator GeneralCall(FunctionInfo function, Evaluator[] arguments, int offset, FunctionBody body)
+    {
         // The common arities get their arguments in locals on the stack: nothing to allocate, little to clear.
         switch (arguments.Length)
         {

@@ -69,6 +69,19 @@ internal struct EvalContext
         }
     }
 
+    /// <summary>Whether a string of <paramref name="length"/> characters is within the limit.</summary>
+    public readonly bool StringFits(long length) => length <= _maxStringLength;
+
+    /// <summary>The work charged so far, to put back with <see cref="RestoreCharges"/> when a fast path hands over to the general one.</summary>
+    public readonly Charges SaveCharges() => new(_steps, _built);
+
+    /// <summary>Puts the charges back to what <see cref="SaveCharges"/> saw.</summary>
+    public void RestoreCharges(Charges saved)
+    {
+        _steps = saved.Steps;
+        _built = saved.Built;
+    }
+
     /// <summary>Checks the length of a string about to be built.</summary>
     public readonly void CheckString(long length, int offset)
     {
@@ -115,6 +128,9 @@ internal struct EvalContext
         InternalFailures.ToCoded(e, Source, ErrorMessages.Format(ErrorMessages.StepBudget, _maxSteps), offset);
 
     public readonly ExpressionException Error(ExpressionErrorKind kind, string detail, int offset) => new(kind, detail, Source, offset);
+
+    /// <summary>Saved charges: steps and built values.</summary>
+    internal readonly record struct Charges(long Steps, long Built);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly void ThrowSteps(int offset) =>

@@ -678,7 +678,7 @@ internal static partial class FunctionTable
     // Helpers.
 
     /// <summary>A number result; an infinity (from an input number beyond the double range, or a sum that overflows) is <c>not-a-number</c>.</summary>
-    private static JValue Finite(double number, string name, ref EvalContext c, int o) => double.IsFinite(number)
+    internal static JValue Finite(double number, string name, ref EvalContext c, int o) => double.IsFinite(number)
         ? JValue.FromNumber(number)
         : throw c.Error(ExpressionErrorKind.NotANumber, ErrorMessages.Format(ErrorMessages.FunctionNotANumber, name, number), o);
 
