@@ -1,14 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NestMap.Mapping.Expressions;
+using NestMap.Mapping.Expressions.Internal;
 
 namespace NestMap.Mapping.Tests;
 
 /// <summary>
-/// sum, avg, length and join over a projection fold its values as they come instead of building the array. The fold
-/// must be invisible: every case here is evaluated folded and through the general path (the same call with the
-/// projection piped through <c>@</c>, which defeats the fold and charges nothing more), under every step and
-/// result budget from 1 up to enough, and the outcomes (value, or error kind, message and position) must be equal.
+/// Fast paths must be invisible. sum, avg, length and join over a projection fold its values as they come instead of
+/// building the array; contains(array, 'literal') compares in place. Every case here is compiled with its fast paths
+/// and without them (the general path), evaluated under every step and result budget from 1 up to enough, and the
+/// outcomes (value, or error kind, code, detail and position) must be equal.
 /// </summary>
 public sealed class FoldTests
 {
@@ -20,51 +21,37 @@ public sealed class FoldTests
           [{"sku": "D-4", "price": 1}, {"price": 0.25}],
           {"sku": "E-5", "price": "7", "qty": 4}
         ],
-        "empty": [], "text": "abc", "nums": [1, 2, 3], "nested": [[1, 2], [3], 4]}
+        "empty": [], "text": "abc", "nums": [1, 2, 3], "nested": [[1, 2], [3], 4],
+        "escaped": ["x\u0079", "\u00e9t\u00e9"], "broken": ["\ud800"], "mixed": [null, 1, "y", ["y"], {"y": 1}]}
         """;
 
-    public static TheoryData<string, string> Cases => new()
+    public static TheoryData<string> Cases => new()
     {
-        { "sum(items[].price)", "items[].price" },
-        { "sum(items[*].qty)", "items[*].qty" },
-        { "sum(items[?qty > `1`].qty)", "items[?qty > `1`].qty" },
-        { "avg(items[*].qty)", "items[*].qty" },
-        { "avg(empty[*].qty)", "empty[*].qty" },
-        { "length(items[].sku)", "items[].sku" },
-        { "length(items[?tags])", "items[?tags]" },
-        { "length(nested[])", "nested[]" },
-        { "sum(nested[])", "nested[]" },
-        { "join(', ', items[].sku)", "items[].sku" },
-        { "join('', empty[*].sku)", "empty[*].sku" },
-        { "join('-', items[?sku].sku)", "items[?sku].sku" },
-        { "sum(nums[*])", "nums[*]" },
-        { "join(', ', nums[*])", "nums[*]" },
-        { "join(`1`, items[].sku)", "items[].sku" },
-        { "sum(text[*])", "text[*]" },
-        { "length(text[*])", "text[*]" },
-        { "avg(items[*].sku)", "items[*].sku" },
-        { "sum(items[].tags[0])", "items[].tags[0]" },
-        { "join(', ', items[].tags[])", "items[].tags[]" },
+        "sum(items[].price)",
+        "sum(items[*].qty)",
+        "sum(items[?qty > `1`].qty)",
+        "avg(items[*].qty)",
+        "avg(empty[*].qty)",
+        "length(items[].sku)",
+        "length(items[?tags])",
+        "length(nested[])",
+        "sum(nested[])",
+        "join(', ', items[].sku)",
+        "join('', empty[*].sku)",
+        "join('-', items[?sku].sku)",
+        "sum(nums[*])",
+        "join(', ', nums[*])",
+        "join(`1`, items[].sku)",
+        "sum(text[*])",
+        "length(text[*])",
+        "avg(items[*].sku)",
+        "sum(items[].tags[0])",
+        "join(', ', items[].tags[])",
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Folded_AndGeneral_AgreeUnderEveryBudget(string folded, string projection)
-    {
-        string general = folded.Replace(projection, "(" + projection + " | @)", StringComparison.Ordinal);
-        Assert.NotEqual(folded, general);
-        int shiftFrom = folded.IndexOf(projection, StringComparison.Ordinal);
-        JsonElement input = JsonDocument.Parse(Document).RootElement;
-
-        // Enough for every case; below it, each budget is tried, so a limit error must strike at the same place.
-        for (long budget = 1; budget <= 120; budget++)
-        {
-            var policy = new ExpressionPolicy { MaxSteps = budget, MaxResultSize = budget };
-            Assert.Equal(Outcome(general, policy, input, shiftFrom), Outcome(folded, policy, input));
-        }
-
-        Assert.Equal(Outcome(general, null, input, shiftFrom), Outcome(folded, null, input));
-    }
+    public void Folded_AndGeneral_AgreeUnderEveryBudget(string expression) => AssertSameAsGeneralPath(expression, 120);
 
     [Theory]
     [InlineData("sum(items[].price)")]
@@ -86,6 +73,26 @@ public sealed class FoldTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    public static TheoryData<string> ContainsCases => new()
+    {
+        "items[?contains(tags, 'x')].sku",
+        "items[?contains(tags, 'y')].sku",
+        "length(items[?contains(tags, 'nope')])",
+        "contains(text, 'b')",
+        "contains(nums, 'x')",
+        "contains(mixed, 'y')",
+        "contains(escaped, 'xy')",
+        "contains(escaped, 'été')",
+        "contains(broken, 'x')",
+        "contains(nothing, 'x')",
+        "contains(nums[*], '1')",
+        "contains(`[\"a\"]`, 'a')",
+    };
+
+    [Theory]
+    [MemberData(nameof(ContainsCases))]
+    public void ContainsOfALiteral_AndGeneral_AgreeUnderEveryBudget(string expression) => AssertSameAsGeneralPath(expression, 60);
+
     [Fact]
     public void Join_PastTheStringLimit_FailsAsTheGeneralPathDoes()
     {
@@ -93,7 +100,7 @@ public sealed class FoldTests
         var policy = new ExpressionPolicy { MaxStringLength = 10 };
         string folded = Outcome("join('+', a[].s)", policy, input);
         Assert.StartsWith("limit", folded, StringComparison.Ordinal);
-        Assert.Equal(Outcome("join('+', (a[].s | @))", policy, input, shiftFrom: 9), folded);
+        Assert.Equal(Outcome("join('+', a[].s)", policy, input, generalPathsOnly: true), folded);
     }
 
     [Fact]
@@ -104,18 +111,44 @@ public sealed class FoldTests
         Assert.Equal("a,b | c | ", result!.GetValue<string>());
     }
 
-    /// <summary>The value, or the error; in the general form the projection sits one character later (after "(").</summary>
-    private static string Outcome(string expression, ExpressionPolicy? policy, JsonElement input, int shiftFrom = int.MaxValue)
+    /// <summary>
+    /// Evaluates <paramref name="expression"/> compiled with its fast paths and compiled without them, under every step
+    /// and result budget from 1 to <paramref name="enough"/> and under the default policy: the outcomes must be equal.
+    /// </summary>
+    private static void AssertSameAsGeneralPath(string expression, long enough)
     {
+        JsonElement input = JsonDocument.Parse(Document).RootElement;
+        for (long budget = 1; budget <= enough; budget++)
+        {
+            var policy = new ExpressionPolicy { MaxSteps = budget, MaxResultSize = budget };
+            Assert.Equal(Outcome(expression, policy, input, generalPathsOnly: true), Outcome(expression, policy, input));
+        }
+
+        Assert.Equal(Outcome(expression, null, input, generalPathsOnly: true), Outcome(expression, null, input));
+    }
+
+    /// <summary>The value, or the error with its kind, code, detail and position.</summary>
+    private static string Outcome(string expression, ExpressionPolicy? policy, JsonElement input, bool generalPathsOnly = false)
+    {
+        Compiler.GeneralPathsOnly = generalPathsOnly;
+        CompiledExpression compiled;
         try
         {
-            JsonNode? value = JmesPath.Compile(expression, policy).Evaluate(input, out bool missing);
+            compiled = JmesPath.Compile(expression, policy);
+        }
+        finally
+        {
+            Compiler.GeneralPathsOnly = false;
+        }
+
+        try
+        {
+            JsonNode? value = compiled.Evaluate(input, out bool missing);
             return missing ? "missing" : value?.ToJsonString() ?? "null";
         }
         catch (ExpressionException e)
         {
-            int offset = e.Offset > shiftFrom ? e.Offset - 1 : e.Offset;
-            return $"{e.ErrorType} {e.Code}: {e.Detail} @{offset}";
+            return $"{e.ErrorType} {e.Code}: {e.Detail} @{e.Offset}";
         }
     }
 }

@@ -30,7 +30,7 @@ internal sealed partial class Compiler
             "join" => FoldKind.Join,
             _ => null,
         };
-        if (kind is not { } fold || call.Arguments.Length != (fold == FoldKind.Join ? 2 : 1))
+        if (GeneralPathsOnly || kind is not { } fold || call.Arguments.Length != (fold == FoldKind.Join ? 2 : 1))
         {
             return null;
         }
@@ -210,4 +210,56 @@ internal struct FoldSink(Compiler.FoldKind kind, Evaluator? right, int cost, int
 /// <summary>Stops a fold at a value its function refuses; never escapes the fold.</summary>
 internal sealed class FoldRefusedException : Exception
 {
+}
+
+// contains(array, 'literal'): the commonest filter condition (items[?contains(tags, 'fragile')]) compares each element
+// of an input array with a constant string. Compared in place: the element's JSON text against the literal's, with
+// the same charges as the general path (a step per element and one per comparison) and the general path for anything
+// else (a string subject, a built array, a literal with escapes).
+internal sealed partial class Compiler
+{
+    /// <summary>Set only by tests, on their own thread, to compile the general path of an expression and compare it with the fast one.</summary>
+    [ThreadStatic]
+    internal static bool GeneralPathsOnly;
+
+    private static Evaluator? ContainsLiteral(FunctionNode call, Evaluator[] arguments, Evaluator general)
+    {
+        if (GeneralPathsOnly || call.Name != "contains" || call.Arguments is not [_, LiteralNode { Value: { Type: JType.String, IsElement: true } literal }])
+        {
+            return null;
+        }
+
+        byte[] needle = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(literal.Element).ToArray();
+        if (needle.AsSpan().Contains((byte)'\\'))
+        {
+            return null;
+        }
+
+        Evaluator subject = arguments[0];
+        int offset = call.Offset;
+        return (in JValue current, ref EvalContext context) =>
+        {
+            EvalContext.Charges before = context.SaveCharges();
+            context.Step(offset);
+            JValue array = subject(current, ref context);
+            if (array.Type != JType.Array || !array.IsElement)
+            {
+                context.RestoreCharges(before);
+                return general(current, ref context);
+            }
+
+            foreach (System.Text.Json.JsonElement item in array.Element.EnumerateArray())
+            {
+                // The general path: a step for the element, then one for the comparison.
+                context.Step(offset);
+                context.Step(offset);
+                if (item.ValueKind == System.Text.Json.JsonValueKind.String && JsonText.StringEquals(item, needle))
+                {
+                    return JValue.True;
+                }
+            }
+
+            return JValue.False;
+        };
+    }
 }

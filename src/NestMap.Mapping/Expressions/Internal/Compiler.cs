@@ -685,7 +685,7 @@ internal sealed partial class Compiler
         FunctionBody body = function.Body;
 
         Evaluator general = GeneralCall(function, arguments, offset, body);
-        return FoldFor(call, general) ?? general;
+        return FoldFor(call, general) ?? ContainsLiteral(call, arguments, general) ?? general;
     }
 
     private static Evaluator GeneralCall(FunctionInfo function, Evaluator[] arguments, int offset, FunctionBody body)

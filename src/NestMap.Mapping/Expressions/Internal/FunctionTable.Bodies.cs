@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace NestMap.Mapping.Expressions.Internal;
@@ -419,70 +420,117 @@ internal static partial class FunctionTable
 
     private static JValue Sort(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
     {
-        JValue[] items = CopyItems(a[0], ref c, o);
-        ChargeSort(items.Length, ref c, o);
-        return JValue.FromArray(StableSort(items, items));
+        JValue[]? rented = null;
+        try
+        {
+            ReadOnlySpan<JValue> items = ItemsOf(a[0], ref c, o, ref rented);
+            ChargeSort(items.Length, ref c, o);
+            return JValue.FromArray(StableSorted(items, items));
+        }
+        finally
+        {
+            Return(rented);
+        }
     }
 
     private static JValue SortBy(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
     {
         ExpressionRef key = a[1].Expression;
-        JValue[] items = CopyItems(a[0], ref c, o);
-        var keys = new JValue[items.Length];
-        for (int i = 0; i < items.Length; i++)
+        JValue[]? rented = null, rentedKeys = null;
+        try
         {
-            c.Step(o);
-            keys[i] = key.Body(items[i], ref c);
-            CheckKey("sort_by", keys[i], i == 0 ? default : keys[0], ref c, o);
-        }
+            ReadOnlySpan<JValue> items = ItemsOf(a[0], ref c, o, ref rented);
+            rentedKeys = ArrayPool<JValue>.Shared.Rent(items.Length);
+            Span<JValue> keys = rentedKeys.AsSpan(0, items.Length);
+            for (int i = 0; i < items.Length; i++)
+            {
+                c.Step(o);
+                keys[i] = key.Body(items[i], ref c);
+                CheckKey("sort_by", keys[i], i == 0 ? default : keys[0], ref c, o);
+            }
 
-        ChargeSort(items.Length, ref c, o);
-        return JValue.FromArray(StableSort(keys, items));
+            ChargeSort(items.Length, ref c, o);
+            return JValue.FromArray(StableSorted(keys, items));
+        }
+        finally
+        {
+            Return(rented);
+            Return(rentedKeys);
+        }
     }
 
     /// <summary>
-    /// Sorts <paramref name="items"/> by <paramref name="keys"/> (all numbers or all strings), keeping equal keys in
-    /// their order; returns a new array. Keys are read out once (a number of the input is parsed from its text on
-    /// every read, which a comparison sort would otherwise do n log n times).
+    /// The items of an array to read by index: a built array in place; an element array read out once (indexing a
+    /// JsonElement array of objects is not O(1)) into a pooled buffer, charged one step per item as a copy is.
     /// </summary>
-    private static JValue[] StableSort(JValue[] keys, JValue[] items)
+    private static ReadOnlySpan<JValue> ItemsOf(in JValue array, ref EvalContext c, int o, ref JValue[]? rented)
     {
-        int[] order;
+        if (array.BuiltArray is { } built)
+        {
+            return built;
+        }
+
+        int length = array.ArrayLength;
+        rented = ArrayPool<JValue>.Shared.Rent(length);
+        int i = 0;
+        foreach (JValue item in array.EnumerateArray())
+        {
+            rented[i++] = item;
+        }
+
+        c.Steps(length, o);
+        return rented.AsSpan(0, length);
+    }
+
+    private static void Return(JValue[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<JValue>.Shared.Return(rented, clearArray: true);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="items"/> ordered by <paramref name="keys"/> (all numbers or all strings), equal keys in their
+    /// order, in a new array (the only allocation). Keys are read out once (an input number is parsed from its text on
+    /// every read, which a comparison sort would otherwise do n log n times), with their positions, into pooled pairs.
+    /// </summary>
+    private static JValue[] StableSorted(ReadOnlySpan<JValue> keys, ReadOnlySpan<JValue> items)
+    {
+        var sorted = new JValue[items.Length];
         if (keys.Length > 0 && keys[0].Type == JType.Number)
         {
-            var numbers = new (double Key, int Index)[keys.Length];
+            (double Key, int Index)[] pairs = ArrayPool<(double, int)>.Shared.Rent(keys.Length);
+            Span<(double Key, int Index)> numbers = pairs.AsSpan(0, keys.Length);
             for (int i = 0; i < keys.Length; i++)
             {
                 numbers[i] = (keys[i].Number, i);
             }
 
-            numbers.AsSpan().Sort(default(StableNumberComparer));
-            order = new int[numbers.Length];
-            for (int i = 0; i < numbers.Length; i++)
+            numbers.Sort(default(StableNumberComparer));
+            for (int i = 0; i < sorted.Length; i++)
             {
-                order[i] = numbers[i].Index;
+                sorted[i] = items[numbers[i].Index];
             }
+
+            ArrayPool<(double, int)>.Shared.Return(pairs);
         }
-        else
+        else if (keys.Length > 0)
         {
-            var strings = new (string Key, int Index)[keys.Length];
+            (string Key, int Index)[] pairs = ArrayPool<(string, int)>.Shared.Rent(keys.Length);
+            Span<(string Key, int Index)> strings = pairs.AsSpan(0, keys.Length);
             for (int i = 0; i < keys.Length; i++)
             {
                 strings[i] = (keys[i].String, i);
             }
 
-            strings.AsSpan().Sort(default(StableStringComparer));
-            order = new int[strings.Length];
-            for (int i = 0; i < strings.Length; i++)
+            strings.Sort(default(StableStringComparer));
+            for (int i = 0; i < sorted.Length; i++)
             {
-                order[i] = strings[i].Index;
+                sorted[i] = items[strings[i].Index];
             }
-        }
 
-        var sorted = new JValue[items.Length];
-        for (int i = 0; i < order.Length; i++)
-        {
-            sorted[i] = items[order[i]];
+            ArrayPool<(string, int)>.Shared.Return(pairs, clearArray: true);
         }
 
         return sorted;

@@ -107,6 +107,30 @@ internal static class JsonText
         }
     }
 
+    /// <summary>
+    /// Whether a string element equals a string without escapes whose JSON text (quotes included, as
+    /// <see cref="JsonMarshal.GetRawUtf8Value"/> gives it) is <paramref name="jsonText"/>.
+    /// </summary>
+    public static bool StringEquals(JsonElement element, ReadOnlySpan<byte> jsonText)
+    {
+        ReadOnlySpan<byte> text = JsonMarshal.GetRawUtf8Value(element);
+        if (!text.Contains((byte)'\\'))
+        {
+            return text.SequenceEqual(jsonText);
+        }
+
+        try
+        {
+            // Without escapes, the value is the text between the quotes.
+            return element.ValueEquals(jsonText[1..^1]);
+        }
+        catch (InvalidOperationException e)
+        {
+            // ValueEquals cannot decode a lone surrogate escape.
+            throw new InvalidTextException(e);
+        }
+    }
+
     private static bool StringEqualCore(in JValue a, in JValue b)
     {
         if (a.IsElement && b.IsElement)
