@@ -106,15 +106,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             .Where(s => IsResidentAt(s.Outer, s.Inner, now))
             .Select(s => (Sample: s, Age: _time.GetElapsedTime(s.InsertedAt, now)))
             .ToList();
-        // Each sample stands for its weight in inserts (the rate, times the sampling points its thread skipped for the
-        // time budget plus one), so estimates and shares are sums of weights, not counts of samples.
+        // Each sample stands for its weight in inserts (the rate, divided by the probability with which the time budget
+        // kept it), so estimates and shares are sums of weights, not counts of samples.
         var totalWeight = resident.Sum(r => r.Sample.Weight);
         var ages = AgeBuckets
             .Select((bucket, i) =>
             {
                 var from = i == 0 ? TimeSpan.Zero : AgeBuckets[i - 1].UpTo;
                 var inBucket = resident.Where(r => r.Age >= from && r.Age < bucket.UpTo).ToList();
-                return new AgeBucket(bucket.Label, inBucket.Count, inBucket.Sum(r => r.Sample.Weight));
+                return new AgeBucket(bucket.Label, inBucket.Count, (long)Math.Round(inBucket.Sum(r => r.Sample.Weight)));
             })
             .ToList();
         var sites = resident
@@ -122,7 +122,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             .Select(g =>
             {
                 var weight = g.Sum(r => r.Sample.Weight);
-                return new SiteUsage(g.Key, g.Count(), weight, (double)weight / totalWeight, g.Max(r => r.Age));
+                return new SiteUsage(g.Key, g.Count(), (long)Math.Round(weight), weight / totalWeight, g.Max(r => r.Age));
             })
             .OrderByDescending(s => s.EstimatedEntries)
             .ThenBy(s => s.Site, StringComparer.Ordinal)
@@ -167,7 +167,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 .OrderByDescending(g => g.Weight)
                 .ThenBy(g => g.Site, StringComparer.Ordinal)
                 .First();
-            var share = (double)leader.Weight / old.Sum(r => r.Sample.Weight);
+            var share = leader.Weight / old.Sum(r => r.Sample.Weight);
             var scope = threshold == TimeSpan.Zero ? "the resident sampled entries" : $"the sampled entries older than {Describe(threshold)}";
             return string.Create(CultureInfo.InvariantCulture, $"{share * 100:0}% of {scope} were inserted by {leader.Site}.");
         }
@@ -177,7 +177,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     /// <summary>Keeps a sampled insert (out of line: its closure must not be allocated by every write, as it was when inline).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RecordSample(TOuter outer, TInner inner, string site, long weight)
+    private void RecordSample(TOuter outer, TInner inner, string site, double weight)
     {
         var insertedAt = _time.GetTimestamp();
         _sampler!.Record(outer, inner, site, weight, insertedAt, (o, i) => IsResidentAt(o, i, insertedAt));

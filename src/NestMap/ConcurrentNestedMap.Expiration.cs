@@ -268,9 +268,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                 nameof(options));
         }
 
-        if (options.InsertionSiteSampling < 0)
+        if (options.InsertionSiteSampling is < 0 or > InsertionSampler<TOuter, TInner, TValue>.MaxRate)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), $"InsertionSiteSampling must be 0 (off) or a positive rate (got {options.InsertionSiteSampling}).");
+            throw new ArgumentOutOfRangeException(nameof(options), $"InsertionSiteSampling must be 0 (off) or a rate from 1 to {InsertionSampler<TOuter, TInner, TValue>.MaxRate} (got {options.InsertionSiteSampling}).");
         }
 
         if (options.MaxEntries is < 1 || options.MaxOuterKeys is < 1 || options.MaxEntriesPerOuter is < 1 || options.MaxRemovalsPerSlice < 1)

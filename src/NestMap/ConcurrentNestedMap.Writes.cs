@@ -421,7 +421,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
         // Sampling decides before any lock: a sampled call captures its stack here (see InsertionSampler).
         string? site = null;
-        long sampleWeight = 0;
+        double sampleWeight = 0;
         if (_sampler is { } sampler)
         {
             site = sampler.SiteIfSampled(out sampleWeight);

@@ -99,10 +99,10 @@ public sealed class NestedMapOptions<TOuter, TInner, TValue>
     /// <value>
     /// Default: 0, off (no cost). 1,000 is a good setting in production. A sampled insert captures a stack trace, which
     /// takes tens of microseconds in a busy process and more on deep stacks; so that this can never cost a service more
-    /// than a small share of its time, each thread spends at most 2% of its time on one map's captures and skips the
-    /// sampling points that fall inside that budget (the report counts them, and weights the kept samples so that its
-    /// estimates stay unbiased). 1 samples every insert, whatever it costs (for tests and debugging). At most 4,096
-    /// samples are kept.
+    /// than a small share of its time, each thread captures at a sampling point only with the probability that keeps its
+    /// captures for one map at about 1% of its time (the report counts the points not captured, and weighs each kept
+    /// sample by the inverse of that probability, so its estimates stay unbiased). 1 samples every insert, whatever it
+    /// costs (for tests and debugging); the highest rate is 2^30. At most 4,096 samples are kept.
     /// </value>
     public int InsertionSiteSampling { get; init; }
 

@@ -58,9 +58,9 @@ public sealed record OuterKeyUsage(string Outer, int Entries, TimeSpan? IdleFor)
 
 /// <summary>What the insertion-site sampler found: the resident sampled entries, by age and by the code that inserted them.</summary>
 /// <remarks>
-/// Counts of entries are estimates: each resident sample stands for the sampling rate in inserts, times one plus the
-/// sampling points its thread skipped to keep stack captures within their time budget (see
-/// <see cref="SkippedForTimeBudget"/>). Shares are shares of those estimates.
+/// Counts of entries are estimates: each resident sample stands for the sampling rate in inserts, divided by the
+/// probability with which the sampler's time budget kept it (see <see cref="SkippedForTimeBudget"/>); the estimates are
+/// unbiased whatever mix of code inserts. Shares are shares of those estimates.
 /// </remarks>
 public sealed record InsertionSiteReport
 {
@@ -71,9 +71,10 @@ public sealed record InsertionSiteReport
     public required long SampledInserts { get; init; }
 
     /// <summary>
-    /// Gets how many sampling points were skipped because capturing their stack would have taken the thread past the
-    /// sampler's time budget (2% of a thread's time per map; deep stacks cost more to capture). The next kept sample of
-    /// the same thread stands for the skipped ones, so estimates stay unbiased; 0 when captures are cheap.
+    /// Gets how many sampling points were not captured, to keep stack captures within the sampler's time budget (about
+    /// 1% of a thread's time per map; deep stacks cost more to capture). Each point is captured with a probability set by
+    /// the budget before its site is known, and a kept sample weighs the rate divided by that probability, so the
+    /// estimates stay unbiased; 0 when captures are cheap.
     /// </summary>
     public long SkippedForTimeBudget { get; init; }
 

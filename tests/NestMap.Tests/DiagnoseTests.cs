@@ -146,19 +146,19 @@ public sealed class DiagnoseTests
     [Fact]
     public void Sampler_KeepsCapturesWithinItsTimeBudget_AndWeightsTheKeptSamplesSoSharesStayUnbiased()
     {
-        // Each read of this clock moves it one tick, so a capture (read before and after) costs one tick; the budget
-        // then skips the next 49 ticks' worth of sampling points. Session-store inserts run under that budget; checkout
-        // inserts run on a clock that stands still (free captures, nothing skipped). Both insert 40,000 entries.
+        // Each read of this clock moves it one tick. Session-store inserts run on it: a capture (read before and after)
+        // costs one tick and sampling points come about a tick apart, so the 1% budget keeps about one point in 100.
+        // Checkout inserts run on a clock that stands still: captures cost nothing and every point is kept.
         var clock = new TickingTimeProvider { Step = 1 };
         using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = clock, InsertionSiteSampling = 10 });
-        for (var i = 0; i < 40_000; i++)
+        for (var i = 0; i < 200_000; i++)
         {
             InsertFromSessionStore(map, i);
         }
 
         clock.Step = 0;
         clock.Advance(1_000_000);
-        for (var i = 0; i < 40_000; i++)
+        for (var i = 0; i < 20_000; i++)
         {
             InsertFromCheckout(map, i);
         }
@@ -167,16 +167,45 @@ public sealed class DiagnoseTests
         var store = sites.Sites.Single(s => s.Site.Contains(nameof(InsertFromSessionStore), StringComparison.Ordinal));
         var checkout = sites.Sites.Single(s => s.Site.Contains(nameof(InsertFromCheckout), StringComparison.Ordinal));
 
-        // About 4,000 sampling points each; the budget kept about one in 48 of the session store's.
-        Assert.InRange(sites.SkippedForTimeBudget, 3_000, 4_500);
-        Assert.InRange(store.ResidentSamples, 40, 200);
-        Assert.InRange(checkout.ResidentSamples, 3_400, 4_600);
+        // About 20,000 sampling points for the session store, of which about 200 kept; 2,000 for checkout, all kept.
+        Assert.InRange(sites.SkippedForTimeBudget, 18_500, 20_500);
+        Assert.InRange(store.ResidentSamples, 50, 1_000);
+        Assert.InRange(checkout.ResidentSamples, 1_800, 2_200);
 
-        // Weighted by what they stand for, both sites estimate their 40,000 inserts, and share the map about evenly
-        // (by sample counts alone the session store would look like 2% of it).
-        Assert.InRange(store.EstimatedEntries, 34_000, 46_000);
-        Assert.InRange(checkout.EstimatedEntries, 34_000, 46_000);
-        Assert.InRange(store.Share, 0.4, 0.6);
+        // Weighted by what they stand for, both sites estimate their inserts (by sample counts alone the session store
+        // would look like a tenth of the map, not ten elevenths of it).
+        Assert.InRange(store.EstimatedEntries, 140_000, 260_000);
+        Assert.InRange(checkout.EstimatedEntries, 17_000, 23_000);
+        Assert.InRange(store.Share, 0.85, 0.95);
+    }
+
+    [Fact]
+    public void Sampler_WeightsStayUnbiased_WhenOneThreadInterleavesBurstsOfOneSiteWithPausedInsertsOfAnother()
+    {
+        // Review regression: weights once carried the points skipped during a burst to the next kept sample, which on a
+        // thread mixing sites was often another site's: a slow site then inherited the busy site's weight. Here a thread
+        // inserts bursts of 20 from the session store, pauses, and inserts 2 from checkout, a thousand times.
+        var clock = new TickingTimeProvider { Step = 1 };
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = clock, InsertionSiteSampling = 2 });
+        for (var cycle = 0; cycle < 1_000; cycle++)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                InsertFromSessionStore(map, (cycle * 20) + i);
+            }
+
+            clock.Advance(200);
+            InsertFromCheckout(map, cycle * 2);
+            InsertFromCheckout(map, (cycle * 2) + 1);
+        }
+
+        var sites = map.Diagnose().InsertionSites!;
+        var store = sites.Sites.Single(s => s.Site.Contains(nameof(InsertFromSessionStore), StringComparison.Ordinal));
+        var checkout = sites.Sites.Single(s => s.Site.Contains(nameof(InsertFromCheckout), StringComparison.Ordinal));
+        Assert.True(sites.SkippedForTimeBudget > 0, "the budget should have skipped points");
+        Assert.InRange(store.EstimatedEntries, 15_000, 25_000);
+        Assert.InRange(checkout.EstimatedEntries, 1_500, 2_500);
+        Assert.InRange(store.Share, 0.85, 0.95);
     }
 
     [Fact]

@@ -42,6 +42,12 @@ internal sealed class CoarseClock
 
     public CoarseClock() => _calibration = Calibrate();
 
+    /// <summary>
+    /// Gets the coarse time in <see cref="TimeProvider.System"/>'s timestamp units: behind the precise clock by up to the
+    /// coarse clock's granularity, but read without a fence (for averages of intervals, where the lag cancels out).
+    /// </summary>
+    public static long CoarseTimestamp => Environment.TickCount64 * UnitsPerMillisecond;
+
     /// <summary>Gets whether <paramref name="deadline"/> is certainly later than now, from the coarse clock alone.</summary>
     /// <returns><see langword="false"/> when it is not certain (close to the deadline, or an old calibration); then read <see cref="PreciseNow"/>.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -18,17 +18,21 @@ namespace NestMap.Internal;
 /// Cost: when off, nothing (the map holds no sampler). When on, one decrement of a countdown per insert (the map's own,
 /// striped by processor); a sampled insert captures a stack trace without file information outside every lock. A
 /// capture walks the whole stack (the runtime has no partial walk) and resolves the frames' methods: measured at 5 to
-/// 20 microseconds in a tight loop, but 50 to 120 inside a process whose own work keeps the caches busy, as inserts
-/// into a large map do (the walker's tables are cold by the next sample), growing with the stack's depth. The file and line of a site are looked up once per process, the first
-/// time the site is seen by any map, and cached by method and IL offset in <see cref="InsertionSites"/>.
+/// 20 microseconds in a tight loop, but 50 to 200 inside a process whose own work keeps the caches busy, as inserts
+/// into a large map do (the walker's tables are cold by the next sample), growing with the stack's depth. The file and
+/// line of a site are looked up once per process, the first time the site is seen by any map, and cached by method
+/// and IL offset in <see cref="InsertionSites"/>.
 /// </para>
 /// <para>
-/// Time budget: after a capture that took <c>c</c>, the same thread captures again no sooner than
-/// <c>c × (1 / <see cref="TimeBudget"/> − 1)</c> later for this map, so one map's captures never take more than that share
-/// of a thread's time, however deep its stacks. A sampling point that falls inside that pause is skipped and counted; the
-/// next kept sample of the same thread and map stands for it too (its <see cref="Sample.Weight"/> grows), so estimates
-/// and shares stay unbiased when the budget bites harder on one code path than another. Rate 1 (every insert, for
-/// tests and debugging) has no budget. Time is read through the map's <see cref="TimeProvider"/>.
+/// Time budget: each thread keeps, per map, moving averages of the time between its sampling points and of what its
+/// captures cost, and captures at a sampling point with probability
+/// <c>p = min(1, <see cref="TimeBudget"/> × gap / cost)</c> (at least 0.001), so that one map's captures take about
+/// that share of a thread's time however deep its stacks (k sampled maps on one thread: k times that). A kept sample
+/// weighs <c>Rate / p</c> inserts. Since <c>p</c> is fixed before the site is known, every sampling point counts
+/// <c>Rate</c> in expectation whichever code reached it, so estimates and shares stay unbiased however a thread
+/// mixes bursts and pauses. Points not captured are counted (<see cref="Skipped"/>). Rate 1 (every insert, for tests
+/// and debugging) has no budget. Time is read through the map's <see cref="TimeProvider"/>: under a fake clock that
+/// stands still, captures cost nothing and every point is captured.
 /// </para>
 /// <para>
 /// Bound: at most <see cref="Capacity"/> samples. When full, samples whose entry is gone are dropped first; if none
@@ -46,11 +50,17 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     /// <summary>The most samples kept.</summary>
     public const int Capacity = 4_096;
 
-    /// <summary>The most of a thread's time one map's stack captures may take: 2%.</summary>
-    public const double TimeBudget = 0.02;
+    /// <summary>
+    /// The share of a thread's time one map's stack captures may take: 1%. A capture also slows the code after it (it
+    /// evicts that code's data from the caches) by about as much again, which its measured time does not include.
+    /// </summary>
+    public const double TimeBudget = 0.01;
 
-    /// <summary>How much longer than a capture took the thread waits before its next one for the map: 1 / budget − 1.</summary>
-    private const long PauseFactor = 49;
+    /// <summary>The highest rate this sampler takes: its countdown is an int with mean Rate.</summary>
+    public const int MaxRate = 1 << 30;
+
+    /// <summary>The lowest keep probability (bounds a kept sample's weight at 1,000 × Rate).</summary>
+    private const double MinimumKeep = 0.001;
 
     private static readonly Assembly NestMapAssembly = typeof(InsertionSampler<,,>).Assembly;
 
@@ -58,7 +68,10 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
 
-    /// <summary>Per thread: this map's time budget and the sampling points it skipped since its last capture.</summary>
+    /// <summary>Whether sampling points read the coarse clock (see <see cref="PointTime"/>).</summary>
+    private readonly bool _coarse;
+
+    /// <summary>Per thread: how often it reaches this map's sampling points and what its captures cost.</summary>
     /// <remarks>
     /// Per map, not per thread only, because maps may read different time providers. Not disposed with the map:
     /// writes go on after Dispose; its finalizer frees the slots.
@@ -75,7 +88,9 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     {
         Rate = rate;
         _time = time;
-        _countdowns = new PaddedCountdown[BitOperations.RoundUpToPowerOf2((uint)Environment.ProcessorCount)];
+        _coarse = ReferenceEquals(time, TimeProvider.System);
+        // At least 16 stripes: in a container, processor numbers may exceed the processor count the runtime reports.
+        _countdowns = new PaddedCountdown[BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, Environment.ProcessorCount))];
         _stripeMask = _countdowns.Length - 1;
         for (var i = 0; i < _countdowns.Length; i++)
         {
@@ -89,31 +104,38 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     /// <summary>Gets how many inserts were sampled in all.</summary>
     public long Sampled => Interlocked.Read(ref _sampled);
 
-    /// <summary>Gets how many sampling points were skipped to keep captures within their time budget.</summary>
+    /// <summary>Gets how many sampling points were not captured, to keep captures within their time budget.</summary>
     public long Skipped => Interlocked.Read(ref _skipped);
 
     /// <summary>
-    /// Decides whether this insert is sampled; if so, returns where it came from and how many sampled inserts it stands
-    /// for (call it before taking locks).
+    /// Decides whether this insert is sampled; if so, returns where it came from and how many inserts it stands for
+    /// (call it before taking locks).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public string? SiteIfSampled(out long weight)
+    public string? SiteIfSampled(out double weight)
     {
         // Race resolved here (by tolerating it): the countdowns are per map and striped by processor, so threads on
-        // different processors never write the same cache line. Two threads that share a stripe (one migrated) may
-        // lose a decrement or both see zero; either only moves one sampling point by an insert or two, which a
-        // statistical sampler does not need to prevent. Rate 1 samples every insert without a countdown.
-        if (Rate != 1 && --_countdowns[Thread.GetCurrentProcessorId() & _stripeMask].Value > 0)
+        // different processors rarely write the same cache line. Two threads that share a stripe (one migrated, or a
+        // container whose processor numbers exceed its processor count) may lose a decrement or overwrite each
+        // other's new countdown; that moves the next sampling point by up to 2 x Rate inserts and biases nothing,
+        // because the countdown never depends on which code is inserting. Rate 1 samples every insert without one.
+        if (Rate != 1)
         {
-            weight = 0;
-            return null;
+            ref int countdown = ref _countdowns[Thread.GetCurrentProcessorId() & _stripeMask].Value;
+            if (--countdown > 0)
+            {
+                weight = 0;
+                return null;
+            }
+
+            countdown = NextCountdown();
         }
 
         return SampleNow(out weight);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private string? SampleNow(out long weight)
+    private string? SampleNow(out double weight)
     {
         if (Rate == 1)
         {
@@ -121,32 +143,51 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
             return CurrentSite();
         }
 
-        _countdowns[Thread.GetCurrentProcessorId() & _stripeMask].Value = NextCountdown();
+        // The time budget, as a probability decided before the site is known: keep this point with probability p,
+        // chosen so that (points per tick) x p x (ticks per capture) stays at the budget, and weigh a kept point
+        // Rate / p. Every point then counts Rate in expectation whatever code inserted it and however its thread
+        // mixes bursts and pauses, so estimates and shares stay unbiased (a Horvitz-Thompson estimate).
         var state = _threadState.Value!;
-        var start = _time.GetTimestamp();
-        if (start < state.NotBefore)
+        var now = PointTime();
+        if (state.LastPoint is { } last)
         {
-            state.Skipped++;
+            state.AverageGap += ((now - last) - state.AverageGap) / 8;
+        }
+
+        var keep = state.AverageCost <= 0 ? 1 : Math.Clamp(TimeBudget * state.AverageGap / state.AverageCost, MinimumKeep, 1);
+        if (keep < 1 && Random.Shared.NextDouble() >= keep)
+        {
+            state.LastPoint = now;
             Interlocked.Increment(ref _skipped);
             weight = 0;
             return null;
         }
 
         var pausedBefore = GC.GetTotalPauseDuration();
+        var start = _coarse ? _time.GetTimestamp() : now;
         var site = CurrentSite();
         var end = _time.GetTimestamp();
 
-        // A collection that falls into the capture (its allocations may trigger one) is not the capture's own cost:
-        // counting it would stop sampling for 49 GC pauses, so its pause is taken out (at least nothing is left).
-        var gcTicks = (long)((GC.GetTotalPauseDuration() - pausedBefore).TotalSeconds * _time.TimestampFrequency);
-        state.NotBefore = end + (Math.Max(0, end - start - gcTicks) * PauseFactor);
-        weight = (state.Skipped + 1) * Rate;
-        state.Skipped = 0;
+        // A collection that falls into the capture (its allocations may trigger one) is not the capture's own cost,
+        // so its pause is taken out. The pause is real time; with a fake clock the result is clamped at zero.
+        var gcTicks = (GC.GetTotalPauseDuration() - pausedBefore).TotalSeconds * _time.TimestampFrequency;
+        var cost = Math.Max(0, end - start - gcTicks);
+        state.AverageCost = state.AverageCost <= 0 ? cost : state.AverageCost + ((cost - state.AverageCost) / 8);
+        state.LastPoint = _coarse ? CoarseClock.CoarseTimestamp : end;
+        weight = Rate / keep;
         return site;
     }
 
+    /// <summary>
+    /// The time of a sampling point. On the system clock, the coarse one: a precise read waits behind a fence for the
+    /// inserting code's outstanding cache misses (hundreds of nanoseconds in a large map, measured: at one point in 100
+    /// inserts that alone cost 3-5% of insert time), and the gaps between points only feed an average, where the
+    /// coarse clock's lag cancels out. Other providers (fake clocks in tests) are read as they are.
+    /// </summary>
+    private long PointTime() => _coarse ? CoarseClock.CoarseTimestamp : _time.GetTimestamp();
+
     /// <summary>Keeps a sample of an insert that landed.</summary>
-    public void Record(TOuter outer, TInner inner, string site, long weight, long insertedAt, Func<TOuter, TInner, bool> isResident)
+    public void Record(TOuter outer, TInner inner, string site, double weight, long insertedAt, Func<TOuter, TInner, bool> isResident)
     {
         Interlocked.Increment(ref _sampled);
         var sample = new Sample(outer, inner, site, weight, insertedAt);
@@ -230,18 +271,21 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
         return "(no caller outside NestMap)";
     }
 
-    /// <summary>A thread's sampling state for one map.</summary>
+    /// <summary>A thread's sampling state for one map: how often it reaches sampling points, and what a capture costs.</summary>
     private sealed class ThreadState
     {
-        /// <summary>The timestamp before which the thread captures no stack for this map (its time budget).</summary>
-        public long NotBefore;
+        /// <summary>When the thread last reached a sampling point of this map (after its capture, if it took one).</summary>
+        public long? LastPoint;
 
-        /// <summary>The sampling points skipped since the thread's last capture for this map.</summary>
-        public long Skipped;
+        /// <summary>The moving average of the time between its sampling points, in the map's timestamp ticks.</summary>
+        public double AverageGap;
+
+        /// <summary>The moving average of what its captures cost, in ticks; 0 before the first.</summary>
+        public double AverageCost;
     }
 
     /// <summary>A sampled insert: its keys, where it came from, how many inserts it stands for, and when.</summary>
-    internal sealed record Sample(TOuter Outer, TInner Inner, string Site, long Weight, long InsertedAt);
+    internal sealed record Sample(TOuter Outer, TInner Inner, string Site, double Weight, long InsertedAt);
 }
 
 /// <summary>The names of insertion sites, shared by every map of the process (a site is a method and an IL offset).</summary>
