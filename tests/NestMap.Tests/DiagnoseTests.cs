@@ -229,6 +229,8 @@ public sealed class DiagnoseTests
         using var map = new ConcurrentNestedMap<int, int, int>();
         Assert.Throws<ArgumentOutOfRangeException>(() => map.Diagnose(top: 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = (1 << 30) + 1 }));
+        using var highest = new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = 1 << 30 });
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
