@@ -115,7 +115,7 @@ internal sealed partial class Compiler
 internal struct FoldSink(Compiler.FoldKind kind, Evaluator? right, int cost, int offset, string? glue) : IProjectionSink
 {
     [ThreadStatic]
-    private static StringBuilder? t_cachedText;
+    private static StringBuilder? s_cachedText;
 
     private StringBuilder? _text;
     private double _sum;
@@ -156,8 +156,8 @@ internal struct FoldSink(Compiler.FoldKind kind, Evaluator? right, int cost, int
                 if (_text is null)
                 {
                     // One builder per thread, taken while in use (a join inside a join's projection makes its own).
-                    _text = t_cachedText ?? new StringBuilder();
-                    t_cachedText = null;
+                    _text = s_cachedText ?? new StringBuilder();
+                    s_cachedText = null;
                 }
                 else
                 {
@@ -200,7 +200,7 @@ internal struct FoldSink(Compiler.FoldKind kind, Evaluator? right, int cost, int
         if (_text is not null && _text.Capacity <= 4096)
         {
             _text.Clear();
-            t_cachedText = _text;
+            s_cachedText = _text;
         }
 
         _text = null;
