@@ -224,6 +224,47 @@ public sealed class DiagnoseTests
     }
 
     [Fact]
+    public void Sampler_UnderConcurrentInsertsAndRemoves_KeepsItsBoundAndTheMapIntact()
+    {
+        // Barrier-started threads insert from two sites and remove half of what they insert, on the system clock, at
+        // a rate that makes sampling points frequent and overflows the table (so pruning and replacement run while
+        // other threads record). At the end: the map's integrity check, and a report that is internally consistent.
+        using var map = new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = 2 });
+        var threads = Math.Max(4, Environment.ProcessorCount * 2);
+        SoakTests.RunTogether(threads, thread =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                var inner = (thread * 1_000_000) + i;
+                if (thread % 2 == 0)
+                {
+                    InsertFromSessionStore(map, inner);
+                }
+                else
+                {
+                    InsertFromCheckout(map, inner);
+                }
+
+                if (i % 2 == 0)
+                {
+                    Assert.True(map.TryRemove(thread % 2 == 0 ? 1 : 2, inner, out _));
+                }
+            }
+        });
+
+        Assert.Empty(map.CheckIntegrity());
+        Assert.Equal(threads * 10_000, map.Count);
+        var sites = map.Diagnose().InsertionSites!;
+        Assert.True(sites.SampledInserts > 0);
+        Assert.InRange(sites.ResidentSamples, 1, 4_096);
+        Assert.All(sites.Sites, s => Assert.True(
+            s.Site.Contains(nameof(InsertFromSessionStore), StringComparison.Ordinal) || s.Site.Contains(nameof(InsertFromCheckout), StringComparison.Ordinal),
+            s.Site));
+        Assert.Equal(sites.ResidentSamples, sites.Sites.Sum(s => s.ResidentSamples));
+        Assert.Equal(1.0, sites.Sites.Sum(s => s.Share), 6);
+    }
+
+    [Fact]
     public void Diagnose_RefusesAnAbsurdTop()
     {
         using var map = new ConcurrentNestedMap<int, int, int>();
