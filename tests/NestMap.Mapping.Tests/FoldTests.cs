@@ -47,6 +47,17 @@ public sealed class FoldTests
         "avg(items[*].sku)",
         "sum(items[].tags[0])",
         "join(', ', items[].tags[])",
+        "join(',', broken[*])",
+        "join(',', [broken[0], `1`][*])",
+        "join(broken[0], items[].sku)",
+        "join(&sku, items[].sku)",
+        "sum(&price)",
+        "length(&price)",
+        "let $g = ' / ' in join($g, items[].sku)",
+        "join(', ', items[].join('-', tags[*]))",
+        "sum(items[].[length(tags[*])][])",
+        "{total: sum(items[].price), skus: join(',', items[].sku), n: length(items[?qty])}",
+        "items[].{n: length(tags[*]), t: join('+', tags[*])}",
     };
 
     [Theory]
@@ -94,6 +105,44 @@ public sealed class FoldTests
         Assert.Equal(Outcome("join('+', a[].s)", policy, input, generalPathsOnly: true), folded);
     }
 
+    [Theory]
+    [InlineData(61, false)]
+    [InlineData(300, true)]
+    public void NestedFolds_OnASmallStack_FailAsTheGeneralPathDoes(int depth, bool raisedLimits)
+    {
+        // Review regression: folds called node evaluators without their stack checks, so folds nested deep enough
+        // returned a value where the general path reported a limit error, or overflowed the stack (a crash).
+        // Compiled on the test's thread, evaluated on a thread with a 128 KiB stack.
+        string expression = string.Concat(Enumerable.Repeat("sum(a[].", depth)) + "b" + new string(')', depth);
+        string json = string.Concat(Enumerable.Repeat("{\"a\": [", depth)) + "{\"b\": 1}" + string.Concat(Enumerable.Repeat("]}", depth));
+        using JsonDocument document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 2 * depth + 10 });
+        ExpressionPolicy policy = raisedLimits
+            ? new ExpressionPolicy { MaxPathDepth = 1000, MaxNestingDepth = 1000, MaxNodes = 100_000, MaxExpressionLength = 100_000 }
+            : new ExpressionPolicy { MaxPathDepth = 1000 };
+        CompiledExpression generalPath = Compile(expression, policy, generalPathsOnly: true), fastPaths = Compile(expression, policy, generalPathsOnly: false);
+        string general = "", fast = "";
+        Exception? unexpected = null;
+        var thread = new Thread(
+            () =>
+            {
+                try
+                {
+                    general = Outcome(generalPath, document.RootElement);
+                    fast = Outcome(fastPaths, document.RootElement);
+                }
+                catch (Exception e)
+                {
+                    unexpected = e;
+                }
+            },
+            128 * 1024);
+        thread.Start();
+        thread.Join();
+        Assert.Null(unexpected);
+        Assert.StartsWith("limit", general, StringComparison.Ordinal);
+        Assert.Equal(general, fast);
+    }
+
     [Fact]
     public void Join_InsideAJoinsProjection_KeepsBothTextsApart()
     {
@@ -109,37 +158,70 @@ public sealed class FoldTests
     private static void AssertSameAsGeneralPath(string expression, long enough)
     {
         JsonElement input = JsonDocument.Parse(Document).RootElement;
+        var policies = new List<ExpressionPolicy?> { null };
         for (long budget = 1; budget <= enough; budget++)
         {
-            var policy = new ExpressionPolicy { MaxSteps = budget, MaxResultSize = budget };
-            Assert.Equal(Outcome(expression, policy, input, generalPathsOnly: true), Outcome(expression, policy, input));
+            policies.Add(new ExpressionPolicy { MaxSteps = budget });
+            policies.Add(new ExpressionPolicy { MaxResultSize = budget });
         }
 
-        Assert.Equal(Outcome(expression, null, input, generalPathsOnly: true), Outcome(expression, null, input));
+        for (int length = 1; length <= 40; length++)
+        {
+            policies.Add(new ExpressionPolicy { MaxStringLength = length });
+        }
+
+        foreach (ExpressionPolicy? policy in policies)
+        {
+            Assert.Equal(Outcome(expression, policy, input, generalPathsOnly: true), Outcome(expression, policy, input));
+        }
     }
 
     /// <summary>The value, or the error with its kind, code, detail and position.</summary>
-    private static string Outcome(string expression, ExpressionPolicy? policy, JsonElement input, bool generalPathsOnly = false)
+    private static string Outcome(string expression, ExpressionPolicy? policy, JsonElement input, bool generalPathsOnly = false) =>
+        Outcome(Compile(expression, policy, generalPathsOnly), input);
+
+    private static CompiledExpression Compile(string expression, ExpressionPolicy? policy, bool generalPathsOnly)
     {
         Compiler.GeneralPathsOnly = generalPathsOnly;
-        CompiledExpression compiled;
         try
         {
-            compiled = JmesPath.Compile(expression, policy);
+            return JmesPath.Compile(expression, policy);
         }
         finally
         {
             Compiler.GeneralPathsOnly = false;
         }
+    }
 
+    private static string Outcome(CompiledExpression compiled, JsonElement input)
+    {
+        string evaluated, streamed;
         try
         {
             JsonNode? value = compiled.Evaluate(input, out bool missing);
-            return missing ? "missing" : value?.ToJsonString() ?? "null";
+            evaluated = missing ? "missing" : value?.ToJsonString() ?? "null";
         }
         catch (ExpressionException e)
         {
-            return $"{e.ErrorType} {e.Code}: {e.Detail} @{e.Offset}";
+            evaluated = $"{e.ErrorType} {e.Code}: {e.Detail} @{e.Offset}";
         }
+
+        // And through the streaming writer, which calls the same evaluators from its own loops.
+        try
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                compiled.EvaluateTo(input, writer);
+            }
+
+            streamed = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+        catch (ExpressionException e)
+        {
+            streamed = $"{e.ErrorType} {e.Code}: {e.Detail} @{e.Offset}";
+        }
+
+        return evaluated + " | streamed: " + streamed;
     }
 }

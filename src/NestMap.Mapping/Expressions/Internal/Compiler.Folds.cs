@@ -30,7 +30,9 @@ internal sealed partial class Compiler
             "join" => FoldKind.Join,
             _ => null,
         };
-        if (GeneralPathsOnly || kind is not { } fold || call.Arguments.Length != (fold == FoldKind.Join ? 2 : 1))
+        // An expression reference as an argument is a type error of the general path (and has no evaluator of its own).
+        if (GeneralPathsOnly || kind is not { } fold || call.Arguments.Length != (fold == FoldKind.Join ? 2 : 1)
+            || call.Arguments.Any(a => a is ExpressionRefNode))
         {
             return null;
         }
@@ -79,9 +81,12 @@ internal sealed partial class Compiler
                 return Fallback(shape, before, current, ref context);
             }
 
-            var sink = new FoldSink(shape.Kind, right, cost, projectionOffset, shape.Kind == FoldKind.Join ? glue.String : null);
+            var sink = default(FoldSink);
             try
             {
+                // The general path reads strings only inside join, after the walk and the type checks: a string the
+                // fold cannot read (a lone surrogate escape) is left for it to report.
+                sink = new FoldSink(shape.Kind, right, cost, projectionOffset, shape.Kind == FoldKind.Join ? ReadStringForFold(glue) : null);
                 walk(array, projectionOffset, ref sink, ref context);
 
                 // The general path builds the projection's array (charged here), then the function walks it (one step
@@ -100,6 +105,19 @@ internal sealed partial class Compiler
                 sink.Dispose();
             }
         };
+
+    /// <summary>A string value for a fold; one it cannot read refuses the fold (the general path reports it in its place).</summary>
+    internal static string ReadStringForFold(in JValue value)
+    {
+        try
+        {
+            return value.String;
+        }
+        catch (InvalidTextException)
+        {
+            throw new FoldRefusedException();
+        }
+    }
 
     private static JValue Fallback(FoldShape shape, EvalContext.Charges before, in JValue current, ref EvalContext context)
     {
@@ -164,7 +182,7 @@ internal struct FoldSink(Compiler.FoldKind kind, Evaluator? right, int cost, int
                     _text.Append(glue);
                 }
 
-                _text.Append(result.String);
+                _text.Append(Compiler.ReadStringForFold(result));
                 if (!context.StringFits(_text.Length))
                 {
                     throw new FoldRefusedException();

@@ -52,11 +52,18 @@ internal sealed partial class Compiler
     {
         RuntimeHelpers.EnsureSufficientExecutionStack();
         Evaluator evaluator = Make(node);
-        _compiled[node] = evaluator;
 
         // Evaluation recurses as deep as the tree. Every sixteenth level checks that the thread has stack left, so a
-        // deep expression evaluated on a thread with a small stack fails with a limit error instead of crashing.
-        return node.Depth % 16 == 0 ? WithStackCheck(evaluator) : evaluator;
+        // deep expression evaluated on a thread with a small stack fails with a limit error instead of crashing. The
+        // checked evaluator is the one kept for the node: fast paths and streaming writers that call a node's
+        // evaluator directly must keep its check (a review found folds nested 300 deep overflowing without it).
+        if (node.Depth % 16 == 0)
+        {
+            evaluator = WithStackCheck(evaluator);
+        }
+
+        _compiled[node] = evaluator;
+        return evaluator;
     }
 
     private static Evaluator WithStackCheck(Evaluator evaluator) => (in JValue current, ref EvalContext context) =>

@@ -501,36 +501,47 @@ internal static partial class FunctionTable
         if (keys.Length > 0 && keys[0].Type == JType.Number)
         {
             (double Key, int Index)[] pairs = ArrayPool<(double, int)>.Shared.Rent(keys.Length);
-            Span<(double Key, int Index)> numbers = pairs.AsSpan(0, keys.Length);
-            for (int i = 0; i < keys.Length; i++)
+            try
             {
-                numbers[i] = (keys[i].Number, i);
-            }
+                Span<(double Key, int Index)> numbers = pairs.AsSpan(0, keys.Length);
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    numbers[i] = (keys[i].Number, i);
+                }
 
-            numbers.Sort(default(StableNumberComparer));
-            for (int i = 0; i < sorted.Length; i++)
+                numbers.Sort(default(StableNumberComparer));
+                for (int i = 0; i < sorted.Length; i++)
+                {
+                    sorted[i] = items[numbers[i].Index];
+                }
+            }
+            finally
             {
-                sorted[i] = items[numbers[i].Index];
+                ArrayPool<(double, int)>.Shared.Return(pairs);
             }
-
-            ArrayPool<(double, int)>.Shared.Return(pairs);
         }
         else if (keys.Length > 0)
         {
+            // Reading a key may fail (a lone surrogate escape): the buffer goes back to the pool either way.
             (string Key, int Index)[] pairs = ArrayPool<(string, int)>.Shared.Rent(keys.Length);
-            Span<(string Key, int Index)> strings = pairs.AsSpan(0, keys.Length);
-            for (int i = 0; i < keys.Length; i++)
+            try
             {
-                strings[i] = (keys[i].String, i);
-            }
+                Span<(string Key, int Index)> strings = pairs.AsSpan(0, keys.Length);
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    strings[i] = (keys[i].String, i);
+                }
 
-            strings.Sort(default(StableStringComparer));
-            for (int i = 0; i < sorted.Length; i++)
+                strings.Sort(default(StableStringComparer));
+                for (int i = 0; i < sorted.Length; i++)
+                {
+                    sorted[i] = items[strings[i].Index];
+                }
+            }
+            finally
             {
-                sorted[i] = items[strings[i].Index];
+                ArrayPool<(string, int)>.Shared.Return(pairs, clearArray: true);
             }
-
-            ArrayPool<(string, int)>.Shared.Return(pairs, clearArray: true);
         }
 
         return sorted;
