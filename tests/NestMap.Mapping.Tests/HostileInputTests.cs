@@ -115,6 +115,36 @@ public sealed class HostileInputTests
         Assert.Equal(["1", "1", depth % 2 == 0 ? "true" : "false"], results);
     }
 
+    [Theory]
+    [InlineData("hashes", "{a: ", "}", 900)]
+    [InlineData("lists", "[", "]", 900)]
+    [InlineData("projections", "a[*].[", "]", 300)]
+    [InlineData("folds", "sum(a[].", ")", 300)]
+    public void DeeplyNestedStreamingShapes_OnASmallStack_EndInALimitError(string name, string open, string close, int depth)
+    {
+        // Nesting allowed up to the ceiling: compiled on this thread, then evaluated and streamed on a small stack,
+        // where writers and fast paths that call evaluators directly must keep the evaluators' stack checks (review:
+        // the hash and list writers had none, and overflowed the stack: a crash).
+        string expression = string.Concat(Enumerable.Repeat(open, depth)) + "b" + string.Concat(Enumerable.Repeat(close, depth));
+        var policy = new ExpressionPolicy { MaxNestingDepth = 1000, MaxPathDepth = 10_000, MaxNodes = 100_000, MaxExpressionLength = 100_000 };
+        CompiledExpression compiled = JmesPath.Compile(expression, policy);
+        string json = string.Concat(Enumerable.Repeat("{\"a\": [", depth)) + "{\"b\": 1}" + string.Concat(Enumerable.Repeat("]}", depth));
+        using JsonDocument document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 2 * depth + 10 });
+        JsonElement input = document.RootElement;
+
+        ExpressionException? evaluated = OnSmallStack(() => compiled.EvaluateValue(input).ToString());
+        ExpressionException? streamed = OnSmallStack(() =>
+        {
+            using var writer = new Utf8JsonWriter(Stream.Null);
+            compiled.EvaluateTo(input, writer);
+        });
+
+        Assert.True(evaluated is not null, name + " evaluated");
+        Assert.Equal(ExpressionErrorKind.Limit, evaluated.Kind);
+        Assert.True(streamed is not null, name + " streamed");
+        Assert.Equal(ExpressionErrorKind.Limit, streamed.Kind);
+    }
+
     /// <summary>Runs <paramref name="action"/> on a thread with a small stack; returns the expression error it raised, if any.</summary>
     private static ExpressionException? OnSmallStack(Action action) => OnStack(SmallStack, action);
 

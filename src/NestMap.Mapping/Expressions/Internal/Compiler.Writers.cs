@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using NestMap.Mapping.Expressions.Ast;
@@ -19,7 +20,23 @@ internal sealed partial class Compiler
     private static readonly JavaScriptEncoder s_encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
     /// <summary>A streaming writer for <paramref name="node"/>, or null when the node's value is best evaluated, then written.</summary>
-    private Writer? WriterFor(Node node) => node switch
+    /// <remarks>
+    /// Writers nest as deep as the shapes they stream, so, like evaluators, every sixteenth level checks that the thread
+    /// has stack left (a hash nested 900 deep, streamed on a 256 KiB stack, overflowed it before this check).
+    /// </remarks>
+    private Writer? WriterFor(Node node)
+    {
+        Writer? writer = StreamingWriterFor(node);
+        return writer is not null && node.Depth % 16 == 0 ? WithStackCheck(writer) : writer;
+    }
+
+    private static Writer WithStackCheck(Writer writer) => (in JValue current, ref EvalContext context, Utf8JsonWriter output, ref long budget) =>
+    {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
+        return writer(current, ref context, output, ref budget);
+    };
+
+    private Writer? StreamingWriterFor(Node node) => node switch
     {
         ProjectionNode { Left: FlattenNode flatten } projection => FlattenProjectionWriter(flatten, projection),
         ProjectionNode { Left: not SubexpressionNode { Right: SliceNode } } projection => ProjectionWriter(projection),
