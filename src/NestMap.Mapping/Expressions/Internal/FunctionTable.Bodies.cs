@@ -500,51 +500,40 @@ internal static partial class FunctionTable
         var sorted = new JValue[items.Length];
         if (keys.Length > 0 && keys[0].Type == JType.Number)
         {
-            (double Key, int Index)[] pairs = ArrayPool<(double, int)>.Shared.Rent(keys.Length);
-            try
-            {
-                Span<(double Key, int Index)> numbers = pairs.AsSpan(0, keys.Length);
-                for (int i = 0; i < keys.Length; i++)
-                {
-                    numbers[i] = (keys[i].Number, i);
-                }
-
-                numbers.Sort(default(StableNumberComparer));
-                for (int i = 0; i < sorted.Length; i++)
-                {
-                    sorted[i] = items[numbers[i].Index];
-                }
-            }
-            finally
-            {
-                ArrayPool<(double, int)>.Shared.Return(pairs);
-            }
+            SortByKeys(keys, items, sorted, static k => k.Number, default(StableNumberComparer));
         }
         else if (keys.Length > 0)
         {
-            // Reading a key may fail (a lone surrogate escape): the buffer goes back to the pool either way.
-            (string Key, int Index)[] pairs = ArrayPool<(string, int)>.Shared.Rent(keys.Length);
-            try
-            {
-                Span<(string Key, int Index)> strings = pairs.AsSpan(0, keys.Length);
-                for (int i = 0; i < keys.Length; i++)
-                {
-                    strings[i] = (keys[i].String, i);
-                }
-
-                strings.Sort(default(StableStringComparer));
-                for (int i = 0; i < sorted.Length; i++)
-                {
-                    sorted[i] = items[strings[i].Index];
-                }
-            }
-            finally
-            {
-                ArrayPool<(string, int)>.Shared.Return(pairs, clearArray: true);
-            }
+            SortByKeys(keys, items, sorted, static k => k.String, default(StableStringComparer));
         }
 
         return sorted;
+    }
+
+    /// <summary>Sorts (key, position) pairs in a pooled buffer and fills <paramref name="sorted"/> in their order.</summary>
+    private static void SortByKeys<TKey, TComparer>(ReadOnlySpan<JValue> keys, ReadOnlySpan<JValue> items, JValue[] sorted, Func<JValue, TKey> read, TComparer comparer)
+        where TComparer : IComparer<(TKey Key, int Index)>
+    {
+        // Reading a key may fail (a lone surrogate escape): the buffer goes back to the pool either way.
+        (TKey Key, int Index)[] pairs = ArrayPool<(TKey, int)>.Shared.Rent(keys.Length);
+        try
+        {
+            Span<(TKey Key, int Index)> span = pairs.AsSpan(0, keys.Length);
+            for (int i = 0; i < keys.Length; i++)
+            {
+                span[i] = (read(keys[i]), i);
+            }
+
+            span.Sort(comparer);
+            for (int i = 0; i < sorted.Length; i++)
+            {
+                sorted[i] = items[span[i].Index];
+            }
+        }
+        finally
+        {
+            ArrayPool<(TKey, int)>.Shared.Return(pairs, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<TKey>());
+        }
     }
 
     /// <summary>Orders by key, then by original position, which makes the (unstable) span sort stable.</summary>
