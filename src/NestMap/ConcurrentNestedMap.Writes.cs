@@ -409,7 +409,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     private WriteOutcome WriteCore(
-        TOuter outer, TInner inner, int hash, TValue value, bool overwrite, TimeSpan? ttl, bool throwWhenFull, out TValue existing, bool sweptForRoom = false)
+        TOuter outer, TInner inner, int hash, TValue value, bool overwrite, TimeSpan? ttl, bool throwWhenFull, out TValue existing, bool sweptForRoom = false,
+        string? retrySite = null, double retryWeight = 0)
     {
         var timed = _timesEntries || ttl is not null;
         var clocked = timed || _outerWheel is not null || _entryWheel is not null;
@@ -419,10 +420,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             EnsureEntryWheel();
         }
 
-        // Sampling decides before any lock: a sampled call captures its stack here (see InsertionSampler).
-        string? site = null;
-        double sampleWeight = 0;
-        if (_sampler is { } sampler)
+        // Sampling decides before any lock: a sampled call captures its stack here (see InsertionSampler). A retry after
+        // a sweep keeps the first attempt's decision, so that one write never gets two chances to be sampled.
+        string? site = retrySite;
+        double sampleWeight = retryWeight;
+        if (_sampler is { } sampler && !sweptForRoom)
         {
             site = sampler.SiteIfSampled(out sampleWeight);
         }
@@ -522,7 +524,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             if (!sweptForRoom && refusedBy.Name == nameof(NestedMapOptions<,,>.MaxEntries) && now >= Volatile.Read(ref _nextDue))
             {
                 RunMaintenanceSlice();
-                return WriteCore(outer, inner, hash, value, overwrite, ttl, throwWhenFull, out existing, sweptForRoom: true);
+                return WriteCore(outer, inner, hash, value, overwrite, ttl, throwWhenFull, out existing, sweptForRoom: true, site, sampleWeight);
             }
 
             if (throwWhenFull)

@@ -35,10 +35,12 @@ namespace NestMap.Internal;
 /// stands still, captures cost nothing and every point is captured.
 /// </para>
 /// <para>
-/// Bound: at most <see cref="Capacity"/> samples. When full, samples whose entry is gone are dropped first; if none
-/// is, a random sample is replaced, so the table stays a uniform sample of the sampled inserts. A sample is resident
-/// while its key is present and unexpired (resizes copy nodes, so keys, not nodes, identify entries; a key removed and
-/// added again by a write that was not sampled counts from its sampled insert).
+/// Bound: at most <see cref="Capacity"/> samples. When full, samples whose entry is gone are dropped (at most once per
+/// half table of new samples); if it is still full, the table is thinned: each sample stays with probability 1/2 and
+/// its weight doubles, and new samples are kept with the same probability from then on, so the table stays an
+/// unbiased sample of old and new inserts alike. A sample is resident while its key is present and unexpired (resizes
+/// copy nodes, so keys, not nodes, identify entries; a key removed and added again by a write that was not sampled
+/// counts from its sampled insert, which over-counts keys that come back and ages them from their first insert).
 /// </para>
 /// <para>Thread-safe: samples are added under a lock taken only by sampled inserts and reports.</para>
 /// </remarks>
@@ -62,6 +64,9 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     /// <summary>The lowest keep probability (bounds a kept sample's weight at 1,000 × Rate).</summary>
     private const double MinimumKeep = 0.001;
 
+    /// <summary>An average capture cost, in ticks, below which captures count as free.</summary>
+    private const double Negligible = 1e-6;
+
     private static readonly Assembly NestMapAssembly = typeof(InsertionSampler<,,>).Assembly;
 
     private readonly List<Sample> _samples = new(Capacity);
@@ -83,6 +88,9 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     private long _sampled;
     private long _skipped;
     private int _recordsSincePrune;
+
+    /// <summary>One in how many new samples the table keeps (doubles each time a full table is thinned); guarded by the lock.</summary>
+    private long _keepOneIn = 1;
 
     public InsertionSampler(int rate, TimeProvider time)
     {
@@ -149,15 +157,28 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
         // mixes bursts and pauses, so estimates and shares stay unbiased (a Horvitz-Thompson estimate).
         var state = _threadState.Value!;
         var now = PointTime();
-        if (state.LastPoint is { } last)
-        {
-            state.AverageGap += ((now - last) - state.AverageGap) / 8;
-        }
 
-        var keep = state.AverageCost <= 0 ? 1 : Math.Clamp(TimeBudget * state.AverageGap / state.AverageCost, MinimumKeep, 1);
-        if (keep < 1 && Random.Shared.NextDouble() >= keep)
+        // The gap is averaged per clock movement (elapsed time over the points since the clock last moved), not per
+        // point: the coarse clock moves in steps of 1 to 16 ms, and averaging its 0-or-a-whole-step gaps point by point
+        // swung p up and down with every step (unbiased, but a much larger variance).
+        state.PointsSinceMove++;
+        if (state.LastPoint is not { } last)
         {
             state.LastPoint = now;
+            state.PointsSinceMove = 0;
+        }
+        else if (now != last)
+        {
+            var gap = (double)(now - last) / state.PointsSinceMove;
+            state.AverageGap = state.AverageGap <= 0 ? gap : state.AverageGap + ((gap - state.AverageGap) / 8);
+            state.LastPoint = now;
+            state.PointsSinceMove = 0;
+        }
+
+        // Averages that decayed to nothing (a clock that stands still) mean captures cost nothing: keep everything.
+        var keep = state.AverageCost <= Negligible ? 1 : Math.Clamp(TimeBudget * state.AverageGap / state.AverageCost, MinimumKeep, 1);
+        if (keep < 1 && Random.Shared.NextDouble() >= keep)
+        {
             Interlocked.Increment(ref _skipped);
             weight = 0;
             return null;
@@ -172,8 +193,7 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
         // so its pause is taken out. The pause is real time; with a fake clock the result is clamped at zero.
         var gcTicks = (GC.GetTotalPauseDuration() - pausedBefore).TotalSeconds * _time.TimestampFrequency;
         var cost = Math.Max(0, end - start - gcTicks);
-        state.AverageCost = state.AverageCost <= 0 ? cost : state.AverageCost + ((cost - state.AverageCost) / 8);
-        state.LastPoint = _coarse ? CoarseClock.CoarseTimestamp : end;
+        state.AverageCost = state.AverageCost <= Negligible ? cost : state.AverageCost + ((cost - state.AverageCost) / 8);
         weight = Rate / keep;
         return site;
     }
@@ -190,30 +210,37 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     public void Record(TOuter outer, TInner inner, string site, double weight, long insertedAt, Func<TOuter, TInner, bool> isResident)
     {
         Interlocked.Increment(ref _sampled);
-        var sample = new Sample(outer, inner, site, weight, insertedAt);
         lock (_lock)
         {
-            if (_samples.Count < Capacity)
+            _recordsSincePrune++;
+            if (_samples.Count >= Capacity)
             {
-                _samples.Add(sample);
-                return;
+                // Full: drop the samples whose entry is gone, at most once per half table of sampled inserts, so the
+                // walk of the table stays amortised even when every sampled entry is still there.
+                if (_recordsSincePrune >= Capacity / 2)
+                {
+                    _recordsSincePrune = 0;
+                    _samples.RemoveAll(s => !isResident(s.Outer, s.Inner));
+                }
+
+                // Still full: thin the table. Each sample stays with probability 1/2 and weighs twice as much, and new
+                // samples are kept with the same probability from now on, so old and new inserts stay equally
+                // represented (replacing a random slot, as a first version did, let old entries fade out of a report
+                // whose point is to find them).
+                if (_samples.Count >= Capacity)
+                {
+                    _keepOneIn *= 2;
+                    _samples.RemoveAll(_ => Random.Shared.Next(2) == 0);
+                    for (int i = 0; i < _samples.Count; i++)
+                    {
+                        _samples[i] = _samples[i] with { Weight = _samples[i].Weight * 2 };
+                    }
+                }
             }
 
-            // Full: drop the samples whose entry is gone, at most once per half table of new samples, so the walk of the
-            // table stays amortised even when every sampled entry is still there.
-            if (++_recordsSincePrune >= Capacity / 2)
+            if (_keepOneIn == 1 || Random.Shared.NextInt64(_keepOneIn) == 0)
             {
-                _recordsSincePrune = 0;
-                _samples.RemoveAll(s => !isResident(s.Outer, s.Inner));
-            }
-
-            if (_samples.Count < Capacity)
-            {
-                _samples.Add(sample);
-            }
-            else
-            {
-                _samples[Random.Shared.Next(Capacity)] = sample;
+                _samples.Add(new Sample(outer, inner, site, weight * _keepOneIn, insertedAt));
             }
         }
     }
@@ -227,8 +254,17 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
         }
     }
 
-    /// <summary>A random countdown, uniform in [1, 2 × Rate - 1] (mean Rate), so that a workload with a period cannot line up with the sampler.</summary>
-    private int NextCountdown() => Random.Shared.Next(1, (int)Math.Min(2L * Rate, int.MaxValue));
+    /// <summary>
+    /// A random countdown, geometric with mean Rate: memoryless, so every write has exactly a 1 in Rate chance of being
+    /// a sampling point, from the first one on (a uniform countdown undersampled a map's first Rate writes), and a
+    /// workload with a period cannot line up with the sampler.
+    /// </summary>
+    private int NextCountdown()
+    {
+        var uniform = 1 - Random.Shared.NextDouble(); // in (0, 1]
+        var draw = 1 + Math.Floor(Math.Log(uniform) / Math.Log(1 - (1.0 / Rate)));
+        return (int)Math.Min(draw, int.MaxValue);
+    }
 
     private static string Format(StackFrame frame, MethodBase method)
     {
@@ -274,10 +310,13 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     /// <summary>A thread's sampling state for one map: how often it reaches sampling points, and what a capture costs.</summary>
     private sealed class ThreadState
     {
-        /// <summary>When the thread last reached a sampling point of this map (after its capture, if it took one).</summary>
+        /// <summary>When the thread's clock reading at a sampling point of this map last changed.</summary>
         public long? LastPoint;
 
-        /// <summary>The moving average of the time between its sampling points, in the map's timestamp ticks.</summary>
+        /// <summary>The sampling points since then.</summary>
+        public long PointsSinceMove;
+
+        /// <summary>The moving average of the time between its sampling points, in timestamp ticks.</summary>
         public double AverageGap;
 
         /// <summary>The moving average of what its captures cost, in ticks; 0 before the first.</summary>
