@@ -158,22 +158,12 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
         var state = _threadState.Value!;
         var now = PointTime();
 
-        // The gap is averaged per clock movement (elapsed time over the points since the clock last moved), not per
-        // point: the coarse clock moves in steps of 1 to 16 ms, and averaging its 0-or-a-whole-step gaps point by point
-        // swung p up and down with every step (unbiased, but a much larger variance).
-        state.PointsSinceMove++;
-        if (state.LastPoint is not { } last)
+        if (state.LastPoint is { } last)
         {
-            state.LastPoint = now;
-            state.PointsSinceMove = 0;
+            state.AverageGap += ((now - last) - state.AverageGap) / 8;
         }
-        else if (now != last)
-        {
-            var gap = (double)(now - last) / state.PointsSinceMove;
-            state.AverageGap = state.AverageGap <= 0 ? gap : state.AverageGap + ((gap - state.AverageGap) / 8);
-            state.LastPoint = now;
-            state.PointsSinceMove = 0;
-        }
+
+        state.LastPoint = now;
 
         // Averages that decayed to nothing (a clock that stands still) mean captures cost nothing: keep everything.
         var keep = state.AverageCost <= Negligible ? 1 : Math.Clamp(TimeBudget * state.AverageGap / state.AverageCost, MinimumKeep, 1);
@@ -310,11 +300,8 @@ internal sealed class InsertionSampler<TOuter, TInner, TValue>
     /// <summary>A thread's sampling state for one map: how often it reaches sampling points, and what a capture costs.</summary>
     private sealed class ThreadState
     {
-        /// <summary>When the thread's clock reading at a sampling point of this map last changed.</summary>
+        /// <summary>When the thread last reached a sampling point of this map.</summary>
         public long? LastPoint;
-
-        /// <summary>The sampling points since then.</summary>
-        public long PointsSinceMove;
 
         /// <summary>The moving average of the time between its sampling points, in timestamp ticks.</summary>
         public double AverageGap;
