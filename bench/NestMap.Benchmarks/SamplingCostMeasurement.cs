@@ -20,7 +20,8 @@ internal static class SamplingCostMeasurement
     private const int Inserts = 1 << 19;
     private const int Rounds = 120;
     private const int WarmupRounds = 5;
-    private static readonly int[] Rates = [0, 1_000, 100];
+    /// <summary>Off, 1 in 1,000, 1 in 100, and the highest rate, which in 524,288 inserts all but never samples: the countdown alone.</summary>
+    private static readonly int[] Rates = [0, 1_000, 100, 1 << 30];
     private static readonly object Value = new();
 
     public static void Run(TextWriter output)
@@ -53,7 +54,12 @@ internal static class SamplingCostMeasurement
                 var ratios = times[rate].Zip(times[0], (with, without) => with / without).Order().ToList();
                 var (low, high) = MedianInterval(ratios.Count);
                 var stack = depth == 0 ? "shallow" : $"{depth} frames deeper";
-                var sampling = rate == 0 ? "off" : string.Create(CultureInfo.InvariantCulture, $"1 in {rate:N0}");
+                var sampling = rate switch
+                {
+                    0 => "off",
+                    1 << 30 => "1 in 2^30 (the countdown alone)",
+                    _ => string.Create(CultureInfo.InvariantCulture, $"1 in {rate:N0}"),
+                };
                 var (sampled, skipped) = rate == 0 ? (0L, 0L) : figures[rate];
                 output.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,

@@ -614,18 +614,21 @@ internal sealed partial class Compiler
     {
         Evaluator[] items = [.. list.Items.Select(Node)];
         int offset = list.Offset;
-        return (in JValue current, ref EvalContext context) =>
-        {
-            context.Build(items.Length, offset);
-            var values = new JValue[items.Length];
-            for (int i = 0; i < items.Length; i++)
-            {
-                JValue value = items[i](current, ref context);
-                values[i] = value.Type == JType.Missing ? JValue.Null : value;
-            }
+        return (in JValue current, ref EvalContext context) => JValue.FromArray(EvaluateAll(items, current, ref context, offset));
+    }
 
-            return JValue.FromArray(values);
-        };
+    /// <summary>The values of a multi-select list or hash, charged as built; a missing value becomes null.</summary>
+    private static JValue[] EvaluateAll(Evaluator[] items, in JValue current, ref EvalContext context, int offset)
+    {
+        context.Build(items.Length, offset);
+        var values = new JValue[items.Length];
+        for (int i = 0; i < items.Length; i++)
+        {
+            JValue value = items[i](current, ref context);
+            values[i] = value.Type == JType.Missing ? JValue.Null : value;
+        }
+
+        return values;
     }
 
     private Evaluator MultiSelectHash(MultiSelectHashNode hash)
@@ -642,17 +645,7 @@ internal sealed partial class Compiler
         JsonEncodedText[] encoded = [.. keys.Select(k => JsonEncodedText.Encode(k, JavaScriptEncoder.UnsafeRelaxedJsonEscaping))];
         int offset = hash.Offset;
         return (in JValue current, ref EvalContext context) =>
-        {
-            context.Build(keys.Length, offset);
-            var built = new JValue[keys.Length];
-            for (int i = 0; i < keys.Length; i++)
-            {
-                JValue value = values[i](current, ref context);
-                built[i] = value.Type == JType.Missing ? JValue.Null : value;
-            }
-
-            return JValue.FromObject(new ObjectValue(keys, built, encoded));
-        };
+            JValue.FromObject(new ObjectValue(keys, EvaluateAll(values, current, ref context, offset), encoded));
     }
 
     private Evaluator DuplicateKeyHash(MultiSelectHashNode hash)

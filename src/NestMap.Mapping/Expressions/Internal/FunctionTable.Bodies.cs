@@ -472,14 +472,20 @@ internal static partial class FunctionTable
 
         int length = array.ArrayLength;
         rented = ArrayPool<JValue>.Shared.Rent(length);
-        int i = 0;
+        ReadElements(array, rented, ref c, o);
+        return rented.AsSpan(0, length);
+    }
+
+    /// <summary>Reads the items of an element array into <paramref name="into"/>, charged one step each, as a copy is.</summary>
+    private static void ReadElements(in JValue array, JValue[] into, ref EvalContext c, int o)
+    {
+        int count = 0;
         foreach (JValue item in array.EnumerateArray())
         {
-            rented[i++] = item;
+            into[count++] = item;
         }
 
-        c.Steps(length, o);
-        return rented.AsSpan(0, length);
+        c.Steps(count, o);
     }
 
     private static void Return(JValue[]? rented)
@@ -750,13 +756,7 @@ internal static partial class FunctionTable
         }
 
         var items = new JValue[array.ArrayLength];
-        int i = 0;
-        foreach (JValue item in array.EnumerateArray())
-        {
-            items[i++] = item;
-        }
-
-        c.Steps(items.Length, o);
+        ReadElements(array, items, ref c, o);
         return items;
     }
 
