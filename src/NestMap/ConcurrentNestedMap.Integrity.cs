@@ -11,8 +11,32 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <see cref="Count"/> and <see cref="OuterCount"/> equal the sums of the parts.
     /// </summary>
     /// <returns>The problems found, one line each; empty when the structure is sound.</returns>
-    /// <remarks>Call it only when no other thread is writing: counts read while writers run may disagree legitimately.</remarks>
+    /// <remarks>
+    /// Call it only when no other thread is writing: counts read while writers run may disagree legitimately. A
+    /// maintenance slice on the thread pool or the timer (queued by earlier writes) is not the caller's to stop, so the
+    /// check holds the maintenance flag: it waits for a running slice to end, and a slice that starts meanwhile does
+    /// nothing (the timer is re-armed afterwards, as a slice would re-arm it).
+    /// </remarks>
     internal IReadOnlyList<string> CheckIntegrity()
+    {
+        var spin = default(SpinWait);
+        while (Interlocked.CompareExchange(ref _maintaining, 1, 0) != 0)
+        {
+            spin.SpinOnce();
+        }
+
+        try
+        {
+            return CheckIntegrity_NeedsMaintenanceFlag();
+        }
+        finally
+        {
+            Volatile.Write(ref _maintaining, 0);
+            SyncTimer();
+        }
+    }
+
+    private List<string> CheckIntegrity_NeedsMaintenanceFlag()
     {
         var problems = new List<string>();
         long entries = 0;

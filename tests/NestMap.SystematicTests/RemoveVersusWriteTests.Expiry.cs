@@ -15,7 +15,7 @@ public sealed partial class RemoveVersusWriteTests
         var (map, clock) = NewExpiringMap(new());
         map.Set("o", "a", 1, TimeSpan.FromSeconds(1));
         clock.Advance(TimeSpan.FromSeconds(5));
-        var sweep = Task.Run(map.RunMaintenanceSlice);
+        var sweep = Task.Run(() => map.RunMaintenanceSlice());
         var write = Task.Run(() => map.Set("o", "b", 2));
         await sweep;
         await write;
@@ -31,7 +31,7 @@ public sealed partial class RemoveVersusWriteTests
         var (map, clock) = NewExpiringMap(new());
         map.Set("o", "a", 1, TimeSpan.FromSeconds(1));
         clock.Advance(TimeSpan.FromSeconds(5));
-        var sweep = Task.Run(map.RunMaintenanceSlice);
+        var sweep = Task.Run(() => map.RunMaintenanceSlice());
         var add = Task.Run(() => map.TryAdd("o", "a", 2));
         await sweep;
 
@@ -47,7 +47,7 @@ public sealed partial class RemoveVersusWriteTests
         var (map, clock) = NewExpiringMap(new() { ExpireOuterAfterIdle = TimeSpan.FromSeconds(1) });
         map.Set("o", "a", 1);
         clock.Advance(TimeSpan.FromSeconds(5));
-        var sweep = Task.Run(map.RunMaintenanceSlice);
+        var sweep = Task.Run(() => map.RunMaintenanceSlice());
         var write = Task.Run(() => map.Set("o", "b", 2));
         await sweep;
         await write;

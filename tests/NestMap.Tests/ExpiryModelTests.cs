@@ -41,7 +41,7 @@ public sealed class ExpiryModelTests
 
             // Everything expires; the timer and the slices must then leave no entry, no outer key, no wheel node.
             time.Advance(TimeSpan.FromSeconds(10));
-            while (map.RunMaintenanceSlice() > 0)
+            while (map.RunMaintenanceSlice(waitForRunning: true) > 0)
             {
             }
 
