@@ -250,7 +250,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
 
     private static long? Min(long? a, long? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
 
-    private static void Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold)
+    /// <summary>Moves a sliding deadline later when that moves it by at least <paramref name="threshold"/>; returns whether it stored.</summary>
+    private static bool Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold)
     {
         // Race: readers slide without a lock, and a writer may set the deadline under the map's lock at the same time;
         // whichever store lands last wins, and both are valid deadlines of an entry accessed just now. A deadline only
@@ -261,6 +262,50 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         if (current < InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline && deadline - current >= threshold)
         {
             Volatile.Write(ref node.Deadline, deadline);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>After a lock-free read slid <paramref name="node"/>, makes sure a resize of <paramref name="map"/> did not drop the new deadline.</summary>
+    /// <remarks>
+    /// Race resolved here (found by the systematic test SlidingRead_VersusResize_KeepsTheReadsExtension): a resize
+    /// copies every timed node with its deadline under the map's lock, and a read that found the old node slides it
+    /// without one; a store landing after the copy was made would be lost with the old node, and the entry would
+    /// expire a window after an earlier access. Both sides store, fence, then load: the resize marks the old map moved
+    /// and then takes each original's deadline into its copy if later (<see cref="InnerMap{TOuter, TInner, TValue}.MarkMoved_NeedsLock"/>),
+    /// and the reader stored its deadline and then reads the state. With a full fence between the store and the load on
+    /// each side, at least one sees the other's store: either the resize takes our deadline, or we see the map moved
+    /// and slide the entry's node in the map that replaced it (and check that one the same way). This runs only when a
+    /// read stored a deadline, at most about 64 times per window per entry, so the fence costs nothing that matters.
+    /// </remarks>
+    private void KeepSlideAcrossResize(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.TimedNode node)
+    {
+        var deadline = Volatile.Read(ref node.Deadline);
+        for (var hops = 0; hops < 64; hops++)
+        {
+            Interlocked.MemoryBarrier();
+            if (map.State != InnerMapState.Moved)
+            {
+                return; // live (any later resize reads our store), or retired (the entry left with its map)
+            }
+
+            if (!_outer.TryGetValue(map.Outer, out var current)
+                || current.Find(node.Key, node.Hash, _innerComparer) is not InnerMap<TOuter, TInner, TValue>.TimedNode copy)
+            {
+                return; // the entry or its outer key is gone since
+            }
+
+            // Only ever later: the copy may already carry a later deadline (another read, or a write).
+            var copied = Volatile.Read(ref copy.Deadline);
+            if (copied >= deadline || copied >= InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline)
+            {
+                return;
+            }
+
+            Volatile.Write(ref copy.Deadline, deadline);
+            (map, node) = (current, copy);
         }
     }
 
@@ -418,9 +463,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             }
         }
 
-        if (timed is not null && _accessTtl != 0)
+        if (timed is not null && _accessTtl != 0 && Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl)))
         {
-            Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl));
+            KeepSlideAcrossResize(map, timed);
         }
 
         if (idle is not null)

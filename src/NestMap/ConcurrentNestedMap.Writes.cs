@@ -519,9 +519,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         Notify(removals);
         if (outcome == WriteOutcome.Refused)
         {
-            // Entries past their deadline still count towards MaxEntries until a slice sweeps them: when a sweep is
-            // due, run it and try once more, so that a full map of expired entries does not refuse a live one.
-            if (!sweptForRoom && refusedBy.Name == nameof(NestedMapOptions<,,>.MaxEntries) && now >= Volatile.Read(ref _nextDue))
+            // Entries past their deadline still count towards MaxEntries, and outer keys past their idle deadline
+            // towards MaxOuterKeys, until a slice sweeps them: when a sweep is due, run it and try once more, so that a
+            // map full of expired entries or idle outer keys does not refuse a live one. (MaxEntriesPerOuter makes
+            // room from expired entries itself, under the outer key's lock.)
+            if (!sweptForRoom && refusedBy.Name is nameof(NestedMapOptions<,,>.MaxEntries) or nameof(NestedMapOptions<,,>.MaxOuterKeys)
+                && now >= Volatile.Read(ref _nextDue))
             {
                 RunMaintenanceSlice();
                 return WriteCore(outer, inner, hash, value, overwrite, ttl, throwWhenFull, out existing, sweptForRoom: true, site, sampleWeight);

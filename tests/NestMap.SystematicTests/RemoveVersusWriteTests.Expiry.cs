@@ -60,6 +60,26 @@ public sealed partial class RemoveVersusWriteTests
         AssertSound(map, expectedCount: 1);
     });
 
+    [Fact]
+    public void SlidingRead_VersusResize_KeepsTheReadsExtension() => AssertNoBug(async () =>
+    {
+        // A resize copies each timed node with its deadline; a lock-free read that slid the old node's deadline after
+        // the copy was made must not lose that extension (the entry would expire a window after an earlier access).
+        var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
+        map.Set("o", "a", 1);
+        map.Set("o", "b", 2); // the inner map is full now (two buckets): the next new key grows it into a successor
+        clock.Advance(TimeSpan.FromSeconds(32)); // a read now moves the deadline by 32 s, well past the slide threshold
+        var read = Task.Run(() => map.ContainsKey("o", "a"));
+        var grow = Task.Run(() => map.Set("o", "c", 3));
+        Specification.Assert(await read, "The entry was not found before its deadline.");
+        await grow;
+
+        // 95 s after the write, 63 s after the read: expired by the write's deadline, alive by the read's.
+        clock.Advance(TimeSpan.FromSeconds(63));
+        Specification.Assert(map.ContainsKey("o", "a"), "The read's extension of the deadline was lost in the resize.");
+        AssertSound(map, expectedCount: 3);
+    });
+
     private static (ConcurrentNestedMap<string, string, int> Map, ManualClock Clock) NewExpiringMap(NestedMapOptions<string, string, int> options)
     {
         var clock = new ManualClock();
@@ -67,6 +87,7 @@ public sealed partial class RemoveVersusWriteTests
         {
             TimeProvider = clock,
             ExpireOuterAfterIdle = options.ExpireOuterAfterIdle,
+            ExpireAfterAccess = options.ExpireAfterAccess,
         });
 
         // No timer and no background work (Coyote controls neither): maintenance runs only where a scenario calls it.

@@ -415,6 +415,37 @@ public sealed class ExpiryTests
         Assert.Empty(lenient.CheckIntegrity());
     }
 
+    [Theory]
+    [InlineData("MaxOuterKeys")]
+    [InlineData("MaxEntries")]
+    public void Reject_CountsNothingThatHasExpired_EvenBeforeItIsSwept(string bound)
+    {
+        var time = new FakeTimeProvider();
+        var removed = new List<(int, int, RemovalReason)>();
+        using var map = new ConcurrentNestedMap<int, int, int>(new()
+        {
+            TimeProvider = time,
+            ExpireOuterAfterIdle = TimeSpan.FromMinutes(1),
+            MaxOuterKeys = bound == "MaxOuterKeys" ? 2 : null,
+            MaxEntries = bound == "MaxEntries" ? 2 : null,
+            OnRemoved = r => removed.Add((r.Outer, r.Inner, r.Reason)),
+        });
+        map.Set(1, 1, 1);
+        map.Set(2, 1, 1);
+        Assert.False(map.TryAdd(3, 1, 1)); // full while both outer keys are alive
+        map.Dispose(); // no timer: the idle outer keys stay in place until a write meets them
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(2, map.OuterCount); // not swept yet
+
+        // Both outer keys are past their idle deadline, gone for every read: they must not refuse a live one.
+        Assert.True(map.TryAdd(3, 1, 1));
+        map.Set(4, 1, 1);
+        Assert.Equal(2, map.OuterCount);
+        Assert.Equal([(1, 1, RemovalReason.Expired), (2, 1, RemovalReason.Expired)], removed.Order());
+        Assert.Equal(bound, Assert.Throws<NestedMapCapacityException>(() => map.Set(5, 1, 1)).Bound);
+        Assert.Empty(map.CheckIntegrity());
+    }
+
     [Fact]
     public void MaxEntriesPerOuter_IsExact_AndEvictsTheSoonestExpiringOfThatOuterKey()
     {

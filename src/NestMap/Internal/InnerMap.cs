@@ -189,6 +189,12 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
     {
         AssertLocked();
         Debug.Assert(Monitor.IsEntered(successor), "The successor's lock must be held.");
+
+        // Moved first, then a full fence, then each original's deadline is read again: a lock-free read may have slid
+        // an original after CopyTo_NeedsLock copied it (see ConcurrentNestedMap.KeepSlideAcrossResize for the other
+        // half of this handshake). Writers that block on this lock see the state only after we release it.
+        _state = InnerMapState.Moved;
+        Interlocked.MemoryBarrier();
         foreach (var head in successor._buckets)
         {
             for (var node = head; node is not null; node = node.Next)
@@ -197,6 +203,7 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
                 // in no wheel at all (the entry a growing write adds) has neither link.
                 if (node is TimedNode { WheelNext: null, WheelPrev: { } original } copy)
                 {
+                    TakeLaterDeadline(copy, Volatile.Read(ref original.Deadline));
                     TimerWheel<TOuter, TInner, TValue>.Substitute(original, copy);
                 }
             }
@@ -206,8 +213,25 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
         {
             idle.Owner = successor;
         }
+    }
 
-        _state = InnerMapState.Moved;
+    /// <summary>Moves <paramref name="copy"/>'s deadline to <paramref name="deadline"/> if that is later; lock-free reads may slide the copy meanwhile.</summary>
+    private static void TakeLaterDeadline(TimedNode copy, long deadline)
+    {
+        // The copy is linked already, so a reader may be sliding it right now: compare-and-swap, so neither store is
+        // lost to the other (a plain store here could put back an earlier deadline over the reader's). The wheel keeps
+        // the copy where the original was, at or before its deadline; the sweeper refiles a node it meets early.
+        var current = Volatile.Read(ref copy.Deadline);
+        while (current < deadline)
+        {
+            var seen = Interlocked.CompareExchange(ref copy.Deadline, deadline, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     /// <summary>Marks the map retired (its entries are gone) and returns how many entries it held.</summary>
