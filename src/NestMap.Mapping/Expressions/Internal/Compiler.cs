@@ -304,6 +304,11 @@ internal sealed partial class Compiler
         int[] indexes = [.. steps.Select(s => s is IndexNode i ? i.Index : 0)];
         return (in JValue current, ref EvalContext context) =>
         {
+            if (current.IsElement)
+            {
+                return ElementPath(current.Element, utf8, indexes);
+            }
+
             JValue value = current;
             for (int i = 0; i < names.Length; i++)
             {
@@ -339,6 +344,42 @@ internal sealed partial class Compiler
 
             return value;
         };
+    }
+
+    /// <summary>
+    /// A path over the input document: walks <see cref="JsonElement"/>s and makes one value at the end, as hand-written
+    /// code would (an element's children are elements, so the walk never meets a built value).
+    /// </summary>
+    private static JValue ElementPath(JsonElement element, byte[]?[] utf8, int[] indexes)
+    {
+        for (int i = 0; i < utf8.Length; i++)
+        {
+            if (utf8[i] is { } name)
+            {
+                if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out element))
+                {
+                    return JValue.Missing;
+                }
+            }
+            else
+            {
+                if (element.ValueKind != JsonValueKind.Array)
+                {
+                    return JValue.Missing;
+                }
+
+                int length = element.GetArrayLength();
+                int index = indexes[i] < 0 ? indexes[i] + length : indexes[i];
+                if (index < 0 || index >= length)
+                {
+                    return JValue.Missing;
+                }
+
+                element = element[index];
+            }
+        }
+
+        return JValue.FromElement(element);
     }
 
     private Evaluator Projection(ProjectionNode projection)

@@ -73,18 +73,16 @@ internal readonly struct JValue
         }
     }
 
+    /// <summary>The JMESPath type of each <see cref="JsonValueKind"/>, by its value (Undefined, Object, Array, String, Number, True, False, Null).</summary>
+    private static ReadOnlySpan<byte> TypeOfKind =>
+        [(byte)JType.Missing, (byte)JType.Object, (byte)JType.Array, (byte)JType.String, (byte)JType.Number, (byte)JType.Boolean, (byte)JType.Boolean, (byte)JType.Null];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static JValue FromElement(JsonElement element)
     {
-        JType type = element.ValueKind switch
-        {
-            JsonValueKind.Object => JType.Object,
-            JsonValueKind.Array => JType.Array,
-            JsonValueKind.String => JType.String,
-            JsonValueKind.Number => JType.Number,
-            JsonValueKind.True or JsonValueKind.False => JType.Boolean,
-            JsonValueKind.Null => JType.Null,
-            _ => JType.Missing,
-        };
+        // A table rather than a switch: this runs for every element an evaluation touches.
+        uint kind = (uint)element.ValueKind;
+        JType type = kind < (uint)TypeOfKind.Length ? (JType)TypeOfKind[(int)kind] : JType.Missing;
         return type == JType.Missing ? default : new JValue(element, type);
     }
 
