@@ -39,6 +39,12 @@ public class MappingBenchmarks : IDisposable
     [Benchmark]
     public int JmesPathNet() => _harness.RunJmesPathNet();
 
+    [Benchmark]
+    public int NestMapJmesPathHash() => _harness.RunOursAsHash();
+
+    [Benchmark]
+    public int JmesPathNetHash() => _harness.RunJmesPathNetAsHash();
+
     /// <inheritdoc/>
     public void Dispose()
     {
@@ -154,6 +160,12 @@ internal static class MappingWorkload
         ("payment", "order.payment.{method: method, last4: card.last4}"),
     ];
 
+    /// <summary>
+    /// The same mapping as one JMESPath expression, a multi-select hash of the 20 fields (<c>{id: order.id, ...}</c>),
+    /// which is how a mapping is written in JMESPath itself; it writes the same output object.
+    /// </summary>
+    public static readonly string AsHash = "{" + string.Join(", ", Fields.Select(f => f.Name + ": " + f.Expression)) + "}";
+
     /// <summary>A realistic order (about 2 KB): no <c>shipping_method</c> and no customer phone, so the fallbacks run.</summary>
     public const string Json = """
         {
@@ -221,6 +233,8 @@ internal sealed class MappingHarness : IDisposable
     private readonly CompiledExpression[] _ours =
         [.. MappingWorkload.Fields.Select(f => JmesPath.Compile(f.Expression, MappingWorkload.Policy))];
     private readonly JmesPathExpression[] _theirs;
+    private readonly CompiledExpression _oursHash = JmesPath.Compile(MappingWorkload.AsHash, MappingWorkload.Policy);
+    private readonly JmesPathExpression _theirsHash;
     private readonly ArrayBufferWriter<byte> _buffer = new(8192);
     private readonly Utf8JsonWriter _writer;
     private readonly StringWriter _text = new(new StringBuilder(8192), CultureInfo.InvariantCulture);
@@ -230,6 +244,7 @@ internal sealed class MappingHarness : IDisposable
     {
         var net = new NetJmesPath();
         _theirs = [.. MappingWorkload.Fields.Select(f => net.Parse(f.Expression))];
+        _theirsHash = net.Parse(MappingWorkload.AsHash);
         _writer = new Utf8JsonWriter(_buffer);
     }
 
@@ -240,6 +255,9 @@ internal sealed class MappingHarness : IDisposable
         using JsonDocument ours = ParseOutput(RunOurs());
         RunJmesPathNet();
         using JsonDocument theirs = JsonDocument.Parse(_text.ToString());
+        using JsonDocument oursHash = ParseOutput(RunOursAsHash());
+        RunJmesPathNetAsHash();
+        using JsonDocument theirsHash = JsonDocument.Parse(_text.ToString());
         var net = new NetJmesPath();
         for (int i = 0; i < _names.Length; i++)
         {
@@ -247,6 +265,8 @@ internal sealed class MappingHarness : IDisposable
             JsonElement expected = hand.RootElement.GetProperty(name);
             Check(name, "NestMap", expected, ours.RootElement.GetProperty(name));
             Check(name, "JmesPath.Net", expected, theirs.RootElement.GetProperty(name));
+            Check(name, "NestMap (as one hash)", expected, oursHash.RootElement.GetProperty(name));
+            Check(name, "JmesPath.Net (as one hash)", expected, theirsHash.RootElement.GetProperty(name));
 
             // The pre-parsed expression over the pre-parsed token agrees with JmesPath.Net's text-to-text API.
             using JsonDocument direct = JsonDocument.Parse(net.Transform(MappingWorkload.Json, MappingWorkload.Fields[i].Expression));
@@ -263,7 +283,9 @@ internal sealed class MappingHarness : IDisposable
 
         if (ours.RootElement.EnumerateObject().Count() != _names.Length
             || theirs.RootElement.EnumerateObject().Count() != _names.Length
-            || hand.RootElement.EnumerateObject().Count() != _names.Length)
+            || hand.RootElement.EnumerateObject().Count() != _names.Length
+            || oursHash.RootElement.EnumerateObject().Count() != _names.Length
+            || theirsHash.RootElement.EnumerateObject().Count() != _names.Length)
         {
             throw new InvalidOperationException("An output does not have one property per field.");
         }
@@ -319,6 +341,23 @@ internal sealed class MappingHarness : IDisposable
         }
 
         writer.WriteEndObject();
+        writer.Flush();
+        return _text.GetStringBuilder().Length;
+    }
+
+    public int RunOursAsHash()
+    {
+        Utf8JsonWriter writer = Begin();
+        _oursHash.EvaluateTo(_document.RootElement, writer);
+        writer.Flush();
+        return _buffer.WrittenCount;
+    }
+
+    public int RunJmesPathNetAsHash()
+    {
+        _text.GetStringBuilder().Clear();
+        using var writer = new JsonTextWriter(_text) { CloseOutput = false, Formatting = Formatting.None };
+        WriteToken(writer, _theirsHash.Transform(_token).AsJToken());
         writer.Flush();
         return _text.GetStringBuilder().Length;
     }
