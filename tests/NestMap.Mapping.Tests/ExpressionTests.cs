@@ -178,4 +178,33 @@ public sealed class ExpressionTests
         Assert.Equal(ExpressionErrorKind.Policy, e.Kind);
         Assert.Equal(6, e.Offset);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(40)]
+    public void Sorts_AreStableAndAgreeWithASortedModel_OnBothSidesOfTheSmallSortLimit(int count)
+    {
+        // Arrays of up to 16 items sort on the stack, longer ones in pooled buffers: both must order alike and keep equal
+        // keys in their original order.
+        var random = new Random(count);
+        var items = Enumerable.Range(0, count).Select(i => (Key: random.Next(4), Name: random.Next(3) switch { 0 => "b", 1 => "a", _ => "ab" }, Position: i)).ToList();
+        string json = "[" + string.Join(",", items.Select(i => $$"""{"k": {{i.Key}}, "s": "{{i.Name}}", "p": {{i.Position}}}""")) + "]";
+        JsonElement input = Parse(json);
+
+        int[] byNumber = [.. items.OrderBy(i => i.Key).Select(i => i.Position)];
+        int[] byString = [.. items.OrderBy(i => i.Name, StringComparer.Ordinal).Select(i => i.Position)];
+        Assert.Equal(byNumber, Positions(JmesPath.Compile("sort_by(@, &k)[].p").Evaluate(input)));
+        Assert.Equal(byString, Positions(JmesPath.Compile("sort_by(@, &s)[].p").Evaluate(input)));
+        Assert.Equal(items.Select(i => i.Key).Order().ToArray(), Positions(JmesPath.Compile("sort(@[].k)").Evaluate(input)));
+        Assert.Equal(items.Select(i => i.Name).Order(StringComparer.Ordinal).ToArray(), JmesPath.Compile("sort(@[].s)").Evaluate(input)!.AsArray().Select(n => n!.GetValue<string>()).ToArray());
+
+        // A built array (the projection's result) sorts the same way as an element array.
+        Assert.Equal(byNumber, Positions(JmesPath.Compile("sort_by(@[*], &k)[].p").Evaluate(input)));
+
+        static int[] Positions(JsonNode? node) => [.. node!.AsArray().Select(n => n!.GetValue<int>())];
+    }
 }

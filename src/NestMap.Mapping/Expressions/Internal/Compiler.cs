@@ -786,6 +786,23 @@ internal struct ValueBuffer8
     private JValue _first;
 }
 
+/// <summary>Room for sixteen values on the stack (the items and keys of a small sort).</summary>
+[System.Runtime.CompilerServices.InlineArray(Length)]
+internal struct ValueBuffer16
+{
+    /// <summary>How many values fit.</summary>
+    public const int Length = 16;
+
+    private JValue _first;
+}
+
+/// <summary>Room for the sixteen string keys of a small sort on the stack.</summary>
+[System.Runtime.CompilerServices.InlineArray(ValueBuffer16.Length)]
+internal struct StringBuffer16
+{
+    private string? _first;
+}
+
 /// <summary>Room for the two arguments of a call on the stack.</summary>
 [System.Runtime.CompilerServices.InlineArray(2)]
 internal struct ValueBuffer2

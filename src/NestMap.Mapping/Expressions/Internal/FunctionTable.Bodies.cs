@@ -420,6 +420,14 @@ internal static partial class FunctionTable
 
     private static JValue Sort(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
     {
+        if (a[0].ArrayLength <= ValueBuffer16.Length)
+        {
+            ValueBuffer16 buffer = default;
+            Span<JValue> small = ReadSmall(a[0], buffer, ref c, o);
+            ChargeSort(small.Length, ref c, o);
+            return JValue.FromArray(SmallStableSorted(small, small));
+        }
+
         JValue[]? rented = null;
         try
         {
@@ -436,6 +444,22 @@ internal static partial class FunctionTable
     private static JValue SortBy(ReadOnlySpan<JValue> a, ref EvalContext c, int o)
     {
         ExpressionRef key = a[1].Expression;
+        if (a[0].ArrayLength <= ValueBuffer16.Length)
+        {
+            ValueBuffer16 itemBuffer = default, keyBuffer = default;
+            Span<JValue> small = ReadSmall(a[0], itemBuffer, ref c, o);
+            Span<JValue> smallKeys = ((Span<JValue>)keyBuffer)[..small.Length];
+            for (int i = 0; i < small.Length; i++)
+            {
+                c.Step(o);
+                smallKeys[i] = key.Body(small[i], ref c);
+                CheckKey("sort_by", smallKeys[i], i == 0 ? default : smallKeys[0], ref c, o);
+            }
+
+            ChargeSort(small.Length, ref c, o);
+            return JValue.FromArray(SmallStableSorted(smallKeys, small));
+        }
+
         JValue[]? rented = null, rentedKeys = null;
         try
         {
@@ -474,6 +498,87 @@ internal static partial class FunctionTable
         rented = ArrayPool<JValue>.Shared.Rent(length);
         ReadElements(array, rented, ref c, o);
         return rented.AsSpan(0, length);
+    }
+
+    /// <summary>
+    /// The items of an array of at most <see cref="ValueBuffer16.Length"/> into <paramref name="buffer"/> on the caller's
+    /// stack, charged as <see cref="ItemsOf"/> charges (one step per item of an element array): for the small arrays that
+    /// most sorts see, renting and returning pooled buffers costs more than the sort itself.
+    /// </summary>
+    private static Span<JValue> ReadSmall(in JValue array, Span<JValue> buffer, ref EvalContext c, int o)
+    {
+        if (array.BuiltArray is { } built)
+        {
+            built.CopyTo(buffer);
+            return buffer[..built.Length];
+        }
+
+        int count = 0;
+        foreach (JValue item in array.EnumerateArray())
+        {
+            buffer[count++] = item;
+        }
+
+        c.Steps(count, o);
+        return buffer[..count];
+    }
+
+    /// <summary>
+    /// <see cref="StableSorted"/> for at most <see cref="ValueBuffer16.Length"/> items: an insertion sort of the keys
+    /// read out once onto the stack (stable by construction: an item moves only past strictly greater keys).
+    /// </summary>
+    private static JValue[] SmallStableSorted(ReadOnlySpan<JValue> keys, ReadOnlySpan<JValue> items)
+    {
+        int n = items.Length;
+        var sorted = new JValue[n];
+        if (n == 0)
+        {
+            return sorted;
+        }
+
+        Span<int> order = stackalloc int[ValueBuffer16.Length];
+        if (keys[0].Type == JType.Number)
+        {
+            Span<double> read = stackalloc double[ValueBuffer16.Length];
+            for (int i = 0; i < n; i++)
+            {
+                double key = keys[i].Number;
+                int j = i - 1;
+                for (; j >= 0 && read[j].CompareTo(key) > 0; j--)
+                {
+                    read[j + 1] = read[j];
+                    order[j + 1] = order[j];
+                }
+
+                read[j + 1] = key;
+                order[j + 1] = i;
+            }
+        }
+        else
+        {
+            StringBuffer16 buffer = default;
+            Span<string?> read = buffer;
+            for (int i = 0; i < n; i++)
+            {
+                string key = keys[i].String;
+                int j = i - 1;
+                for (; j >= 0 && JsonText.CompareStrings(read[j]!, key) > 0; j--)
+                {
+                    read[j + 1] = read[j];
+                    order[j + 1] = order[j];
+                }
+
+                read[j + 1] = key;
+                order[j + 1] = i;
+            }
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            sorted[i] = items[order[i]];
+        }
+
+        return sorted;
     }
 
     /// <summary>Reads the items of an element array into <paramref name="into"/>, charged one step each, as a copy is.</summary>
