@@ -92,19 +92,30 @@ public sealed class CompiledExpression
     public bool EvaluateTo(JsonElement input, Utf8JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        if (_writer is null)
-        {
-            ExpressionValue value = EvaluateValue(input);
-            value.WriteTo(writer);
-            return !value.IsMissing;
-        }
-
         var context = new EvalContext(JValue.FromElement(input), _slots, Expression, Policy);
         JValue root = context.Root;
         long budget = Policy.MaxResultSize;
         try
         {
-            bool written = _writer(root, ref context, writer, ref budget);
+            bool written;
+            if (_writer is not null)
+            {
+                written = _writer(root, ref context, writer, ref budget);
+            }
+            else
+            {
+                // Evaluated, then written, in one frame (as EvaluateValue and then ExpressionValue.WriteTo would, with the
+                // same errors): this runs once per field of a mapping, so its fixed cost counts.
+                JValue result = _evaluator(root, ref context);
+                if (result.Type == JType.Expression)
+                {
+                    throw context.Error(ExpressionErrorKind.InvalidValue, ErrorMessages.ExpressionAsValue, result.Expression.Offset);
+                }
+
+                JsonText.WriteTo(writer, result, ref budget);
+                written = result.Type != JType.Missing;
+            }
+
             GC.KeepAlive(_literals);
             return written;
         }
