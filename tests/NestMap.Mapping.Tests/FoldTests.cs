@@ -7,7 +7,8 @@ namespace NestMap.Mapping.Tests;
 
 /// <summary>
 /// Fast paths must be invisible. sum, avg, length and join over a projection fold its values as they come instead of
-/// building the array; contains(array, 'literal') compares in place. Every case here is compiled with its fast paths
+/// building the array; contains(array, 'literal') compares in place; a multi-select looks up the leading fields its
+/// values share once. Every case here is compiled with its fast paths
 /// and without them (the general path), evaluated under every step and result budget from 1 up to enough, and the
 /// outcomes (value, or error kind, code, detail and position) must be equal.
 /// </summary>
@@ -94,6 +95,39 @@ public sealed class FoldTests
     [Theory]
     [MemberData(nameof(ContainsCases))]
     public void ContainsOfALiteral_AndGeneral_AgreeUnderEveryBudget(string expression) => AssertSameAsGeneralPath(expression, 60);
+
+    public static TheoryData<string> SharedPathCases => new()
+    {
+        "{a: items[0].sku, b: items[1].price, c: length(items), d: items[?qty > `1`].sku, e: sum(items[].price), f: items}",
+        "[items[0].sku, items[0].price, nums[0], nums[1], nums]",
+        "{x: missing.a, y: missing.b, z: text.a, w: text.b, v: nums.a, u: nums.b}",
+        "items[?sku].{s: sku, t: tags[0], u: tags[1], v: tags}",
+        "{a: {b: items[0].sku, c: items[0].qty}, d: items[0].price, e: [items[1].sku, items[1].qty]}",
+        "{a: items[].{p: nested[0], q: nested[1]}, b: nested[0], c: nested[1]}",
+        "{a: nums[0] || nums[1], b: nums[2] && text, c: nums[0] > nums[1], d: !nums, e: nums[0] ? nums[1] : nums[2], f: -nums[0]}",
+        "{a: sort_by(items[?price], &price)[0].sku, b: max_by(items[?price], &price).sku, c: items[?price] | [0].sku}",
+        "let $x = items in {a: $x[0].sku, b: items[0].sku, c: items[1].sku}",
+        "{a: items | [0], b: items | [1], c: items[*].sku, d: items[*].price}",
+        "{a: items[0].tags[0], b: items[0].tags[1], c: items[2].tags[1], d: items[0].price + items[1].price}",
+        "{a: mixed[4].y, b: mixed[4].z, c: mixed[3][0], d: mixed[0].y}",
+        "{a: join(', ', items[].sku), b: join('-', items[?sku].sku), c: length(items[?tags])}",
+        "{a: items[0].sku, a: items[1].sku, b: items[2].sku}",
+        "items[*].[sku, price, tags[0], tags[1]]",
+        "{a: broken[0], b: broken[1], c: escaped[0], d: escaped[1]}",
+    };
+
+    [Theory]
+    [MemberData(nameof(SharedPathCases))]
+    public void SharedPaths_AndGeneral_AgreeUnderEveryBudget(string expression) => AssertSameAsGeneralPath(expression, 120);
+
+    [Fact]
+    public void SharedPaths_KeepFieldNamesApart_WhateverTheyHold()
+    {
+        // Chains are keyed by their names; names with separators in them must not run together.
+        JsonElement input = JsonDocument.Parse("""{"a:b": {"c": 1, "d": 3}, "a": {"b:c": 2, "b": {"c": 4}}, "1": {":a": 5}, "1:": {"a": 6}}""").RootElement;
+        JsonNode? result = JmesPath.Compile("""{w: "a:b".c, x: a."b:c", y: "a:b".d, z: a.b.c, v: "1".":a", u: "1:".a, t: a."b:c", s: "1:".a}""").Evaluate(input);
+        Assert.Equal("""{"w":1,"x":2,"y":3,"z":4,"v":5,"u":6,"t":2,"s":6}""", result!.ToJsonString());
+    }
 
     [Fact]
     public void Join_PastTheStringLimit_FailsAsTheGeneralPathDoes()

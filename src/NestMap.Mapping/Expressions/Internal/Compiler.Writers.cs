@@ -96,8 +96,14 @@ internal sealed partial class Compiler
         JsonEncodedText[] names = [.. hash.Keys.Select(k => JsonEncodedText.Encode(k, s_encoder))];
         ItemWriter[] values = [.. hash.Values.Select(ItemWriterFor)];
         int offset = hash.Offset;
+        SharedLookup[]? shared = _sharedLookups.GetValueOrDefault(hash);
         return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
         {
+            if (shared is not null)
+            {
+                LookUpShared(shared, current, ref context);
+            }
+
             context.Build(names.Length, offset);
             writer.WriteStartObject();
             for (int i = 0; i < names.Length; i++)
@@ -115,8 +121,14 @@ internal sealed partial class Compiler
     {
         ItemWriter[] items = [.. list.Items.Select(ItemWriterFor)];
         int offset = list.Offset;
+        SharedLookup[]? shared = _sharedLookups.GetValueOrDefault(list);
         return (in JValue current, ref EvalContext context, Utf8JsonWriter writer, ref long budget) =>
         {
+            if (shared is not null)
+            {
+                LookUpShared(shared, current, ref context);
+            }
+
             context.Build(items.Length, offset);
             writer.WriteStartArray();
             for (int i = 0; i < items.Length; i++)

@@ -100,8 +100,14 @@ internal sealed partial class Compiler
 
     private static Evaluator Literal(JValue value) => (in JValue current, ref EvalContext context) => value;
 
-    private static Evaluator Field(FieldNode field)
+    private Evaluator Field(FieldNode field)
     {
+        if (_sharedSites.TryGetValue(field, out SharedSite site))
+        {
+            int slot = site.Slot;
+            return (in JValue current, ref EvalContext context) => context.Slots![slot];
+        }
+
         string name = field.Name;
         byte[] utf8 = Encoding.UTF8.GetBytes(name);
         return (in JValue current, ref EvalContext context) => current.Property(name, utf8);
@@ -267,7 +273,7 @@ internal sealed partial class Compiler
         var steps = new List<Node>();
         if (TryPath(sub, steps))
         {
-            return Path(steps);
+            return _sharedSites.TryGetValue(sub, out SharedSite site) ? SharedPath(steps, site) : Path(steps);
         }
 
         Evaluator left = Node(sub.Left), right = Node(sub.Right);
@@ -653,8 +659,18 @@ internal sealed partial class Compiler
 
     private Evaluator MultiSelectList(MultiSelectListNode list)
     {
+        SharedLookup[]? shared = PlanSharedPaths(list, list.Items);
         Evaluator[] items = [.. list.Items.Select(Node)];
         int offset = list.Offset;
+        if (shared is not null)
+        {
+            return (in JValue current, ref EvalContext context) =>
+            {
+                LookUpShared(shared, current, ref context);
+                return JValue.FromArray(EvaluateAll(items, current, ref context, offset));
+            };
+        }
+
         return (in JValue current, ref EvalContext context) => JValue.FromArray(EvaluateAll(items, current, ref context, offset));
     }
 
@@ -682,9 +698,19 @@ internal sealed partial class Compiler
             return DuplicateKeyHash(hash);
         }
 
+        SharedLookup[]? shared = PlanSharedPaths(hash, hash.Values);
         Evaluator[] values = [.. hash.Values.Select(Node)];
         JsonEncodedText[] encoded = [.. keys.Select(k => JsonEncodedText.Encode(k, JavaScriptEncoder.UnsafeRelaxedJsonEscaping))];
         int offset = hash.Offset;
+        if (shared is not null)
+        {
+            return (in JValue current, ref EvalContext context) =>
+            {
+                LookUpShared(shared, current, ref context);
+                return JValue.FromObject(new ObjectValue(keys, EvaluateAll(values, current, ref context, offset), encoded));
+            };
+        }
+
         return (in JValue current, ref EvalContext context) =>
             JValue.FromObject(new ObjectValue(keys, EvaluateAll(values, current, ref context, offset), encoded));
     }

@@ -1,0 +1,210 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using NestMap.Mapping.Expressions.Ast;
+
+namespace NestMap.Mapping.Expressions.Internal;
+
+// Shared navigation in multi-selects. A mapping written as a hash ({id: order.id, total: sum(order.items[].price),
+// first: order.items[0].sku, ...}) names the same leading fields in many of its values; each would look them up again
+// (JsonElement.TryGetProperty scans the object's members), where hand-written code looks `order` and `order.items` up
+// once. So a multi-select looks up each leading field chain that two or more of its values start with once per
+// evaluation, into variable slots (as `let` does), and those values continue from the slot.
+//
+// Only paths evaluated against the multi-select's own current value qualify: the analysis descends only into children
+// evaluated against the same value (the left side of a sub-expression, projection, filter or pipe; operands; function
+// arguments other than &expressions; nested multi-selects; let bindings and bodies), never into what runs per element
+// or on a left side's result. It registers the exact path nodes it found, so nothing else is rewritten. Field lookups
+// charge no steps and raise no errors, so looking them up first changes no result, charge or error: a chain's value
+// in its slot is the value the path would have reached at that point, missing and null included.
+internal sealed partial class Compiler
+{
+    // The path nodes that continue from a slot (by node identity), and each multi-select's lookups.
+    private readonly Dictionary<Node, SharedSite> _sharedSites = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Node, SharedLookup[]> _sharedLookups = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Plans the shared lookups of <paramref name="multiSelect"/>, before its members are compiled (they read the plan).</summary>
+    private SharedLookup[]? PlanSharedPaths(Node multiSelect, Node[] members)
+    {
+        if (GeneralPathsOnly)
+        {
+            return null;
+        }
+
+        var sites = new List<(Node Node, string[] Chain)>();
+        foreach (Node member in members)
+        {
+            CollectChains(member, sites);
+        }
+
+        var uses = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach ((Node _, string[] chain) in sites)
+        {
+            for (int length = 1; length <= chain.Length; length++)
+            {
+                string key = ChainKey(chain, length);
+                uses[key] = uses.GetValueOrDefault(key) + 1;
+            }
+        }
+
+        // Each chain continues from its longest prefix that two or more sites share; a prefix's slot is planned after its
+        // parent's, so one pass in plan order fills them all.
+        var slots = new Dictionary<string, int>(StringComparer.Ordinal);
+        var plan = new List<SharedLookup>();
+        foreach ((Node node, string[] chain) in sites)
+        {
+            int slot = -1, consumed = 0;
+            for (int length = 1; length <= chain.Length && uses[ChainKey(chain, length)] >= 2; length++)
+            {
+                string key = ChainKey(chain, length);
+                if (!slots.TryGetValue(key, out int own))
+                {
+                    own = _slots++;
+                    slots[key] = own;
+                    string name = chain[length - 1];
+                    plan.Add(new SharedLookup(own, slot, name, Encoding.UTF8.GetBytes(name)));
+                }
+
+                slot = own;
+                consumed = length;
+            }
+
+            if (consumed > 0)
+            {
+                _sharedSites[node] = new SharedSite(slot, consumed);
+            }
+        }
+
+        if (plan.Count == 0)
+        {
+            return null;
+        }
+
+        SharedLookup[] lookups = [.. plan];
+        _sharedLookups[multiSelect] = lookups;
+        return lookups;
+    }
+
+    /// <summary>Collects the paths evaluated against the current value, each with its leading run of fields.</summary>
+    /// <remarks>A path already registered belongs to an enclosing multi-select evaluated against the same value, which looks it up.</remarks>
+    private void CollectChains(Node node, List<(Node Node, string[] Chain)> sites)
+    {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
+        switch (node)
+        {
+            case FieldNode field:
+                if (!_sharedSites.ContainsKey(field))
+                {
+                    sites.Add((field, [field.Name]));
+                }
+
+                return;
+            case SubexpressionNode sub:
+                var steps = new List<Node>();
+                if (!TryPath(sub, steps))
+                {
+                    CollectChains(sub.Left, sites);
+                    return;
+                }
+
+                string[] chain = [.. steps.TakeWhile(s => s is FieldNode).Select(s => ((FieldNode)s).Name)];
+                if (chain.Length > 0 && !_sharedSites.ContainsKey(sub))
+                {
+                    sites.Add((sub, chain));
+                }
+
+                return;
+            case ProjectionNode projection:
+                CollectChains(projection.Left, sites);
+                return;
+            case ValueProjectionNode projection:
+                CollectChains(projection.Left, sites);
+                return;
+            case FilterProjectionNode filter:
+                CollectChains(filter.Left, sites);
+                return;
+            case FlattenNode flatten:
+                CollectChains(flatten.Inner, sites);
+                return;
+            case PipeNode pipe:
+                CollectChains(pipe.Left, sites);
+                return;
+            case BinaryNode binary:
+                CollectChains(binary.Left, sites);
+                CollectChains(binary.Right, sites);
+                return;
+            case UnaryNode unary:
+                CollectChains(unary.Operand, sites);
+                return;
+            case TernaryNode ternary:
+                CollectChains(ternary.Condition, sites);
+                CollectChains(ternary.Then, sites);
+                CollectChains(ternary.Else, sites);
+                return;
+            case MultiSelectListNode list:
+                CollectAll(list.Items, sites);
+                return;
+            case MultiSelectHashNode hash:
+                CollectAll(hash.Values, sites);
+                return;
+            case FunctionNode call:
+                CollectAll(call.Arguments, sites); // an &expression argument is skipped below: it runs per element
+                return;
+            case LetNode let:
+                CollectAll(let.Values, sites);
+                CollectChains(let.Body, sites);
+                return;
+            default:
+                return; // literals, @, $, variables, bare indexes and slices, &expressions
+        }
+    }
+
+    private void CollectAll(Node[] nodes, List<(Node Node, string[] Chain)> sites)
+    {
+        foreach (Node node in nodes)
+        {
+            CollectChains(node, sites);
+        }
+    }
+
+    /// <summary>An unambiguous key for the first <paramref name="length"/> names of a chain (names may hold any character).</summary>
+    private static string ChainKey(string[] chain, int length)
+    {
+        var key = new StringBuilder();
+        for (int i = 0; i < length; i++)
+        {
+            key.Append(chain[i].Length).Append(':').Append(chain[i]);
+        }
+
+        return key.ToString();
+    }
+
+    /// <summary>Looks up a multi-select's shared chains into their slots, parents first; called before its members run.</summary>
+    private static void LookUpShared(SharedLookup[] lookups, in JValue current, ref EvalContext context)
+    {
+        JValue[] slots = context.Slots!;
+        foreach (SharedLookup lookup in lookups)
+        {
+            slots[lookup.Slot] = (lookup.Parent < 0 ? current : slots[lookup.Parent]).Property(lookup.Name, lookup.Utf8);
+        }
+    }
+
+    /// <summary>A path that continues from a shared slot with its remaining steps (fields and indexes).</summary>
+    private static Evaluator SharedPath(List<Node> steps, SharedSite site)
+    {
+        int slot = site.Slot;
+        List<Node> rest = steps.GetRange(site.Consumed, steps.Count - site.Consumed);
+        if (rest.Count == 0)
+        {
+            return (in JValue current, ref EvalContext context) => context.Slots![slot];
+        }
+
+        Evaluator path = Path(rest);
+        return (in JValue current, ref EvalContext context) => path(context.Slots![slot], ref context);
+    }
+
+    /// <summary>One shared lookup: <paramref name="Slot"/> = the value in <paramref name="Parent"/> (or the current value, for -1), field <paramref name="Name"/>.</summary>
+    private sealed record SharedLookup(int Slot, int Parent, string Name, byte[] Utf8);
+
+    /// <summary>Where a path continues from: the slot of its longest shared prefix, and how many of its steps that prefix covers.</summary>
+    private readonly record struct SharedSite(int Slot, int Consumed);
+}
