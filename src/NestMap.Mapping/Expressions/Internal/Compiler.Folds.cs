@@ -61,7 +61,7 @@ internal sealed partial class Compiler
             shape,
             _compiled[filter.Left],
             (in JValue array, int offset, ref FoldSink sink, ref EvalContext context) => Projections.Filtered(array, condition, conditionCost, offset, ref sink, ref context),
-            _compiled[filter.Right],
+            filter.Right is CurrentNode ? null : _compiled[filter.Right],
             filter.Right.Size,
             filter.Offset);
     }

@@ -312,7 +312,7 @@ internal sealed partial class Compiler
         {
             if (current.IsElement)
             {
-                return ElementPath(current.Element, utf8, indexes);
+                return ElementPath(current, utf8, indexes);
             }
 
             JValue value = current;
@@ -356,20 +356,34 @@ internal sealed partial class Compiler
     /// A path over the input document: walks <see cref="JsonElement"/>s and makes one value at the end, as hand-written
     /// code would (an element's children are elements, so the walk never meets a built value).
     /// </summary>
-    private static JValue ElementPath(JsonElement element, byte[]?[] utf8, int[] indexes)
+    private static JValue ElementPath(in JValue start, byte[]?[] utf8, int[] indexes)
     {
+        // The start's kind is known already (reading an element's kind is a lookup in its document): only the elements
+        // reached on the way need theirs read.
+        JsonElement element = start.Element;
+        JsonValueKind kind = start.Type switch
+        {
+            JType.Object => JsonValueKind.Object,
+            JType.Array => JsonValueKind.Array,
+            _ => JsonValueKind.Undefined,
+        };
         for (int i = 0; i < utf8.Length; i++)
         {
+            if (i > 0)
+            {
+                kind = element.ValueKind;
+            }
+
             if (utf8[i] is { } name)
             {
-                if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out element))
+                if (kind != JsonValueKind.Object || !element.TryGetProperty(name, out element))
                 {
                     return JValue.Missing;
                 }
             }
             else
             {
-                if (element.ValueKind != JsonValueKind.Array)
+                if (kind != JsonValueKind.Array)
                 {
                     return JValue.Missing;
                 }
@@ -385,7 +399,7 @@ internal sealed partial class Compiler
             }
         }
 
-        return JValue.FromElement(element);
+        return utf8.Length == 0 ? start : JValue.FromElement(element);
     }
 
     private Evaluator Projection(ProjectionNode projection)
@@ -408,7 +422,10 @@ internal sealed partial class Compiler
 
     private Evaluator Filter(FilterProjectionNode filter)
     {
-        Evaluator left = Node(filter.Left), condition = Node(filter.Condition), right = Node(filter.Right);
+        Evaluator left = Node(filter.Left), condition = Node(filter.Condition);
+
+        // The identity (a[?c], whose right side is @) needs no call per element.
+        Evaluator? right = filter.Right is CurrentNode ? null : Node(filter.Right);
         int conditionCost = filter.Condition.Size;
         return Collect(
             left,
