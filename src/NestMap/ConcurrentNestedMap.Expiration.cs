@@ -251,7 +251,14 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     private static long? Min(long? a, long? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
 
     /// <summary>Moves a sliding deadline later when that moves it by at least <paramref name="threshold"/>; returns whether it stored.</summary>
-    private static bool Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold)
+    private static bool Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold) => Slide(node, deadline, threshold, out _);
+
+    /// <inheritdoc cref="Slide(InnerMap{TOuter, TInner, TValue}.TimedNode, long, long)"/>
+    /// <param name="node">The node.</param>
+    /// <param name="deadline">The new deadline.</param>
+    /// <param name="threshold">How far it must move.</param>
+    /// <param name="replaced">The deadline the store replaced.</param>
+    private static bool Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold, out long replaced)
     {
         // Race: readers slide without a lock, and a writer may set the deadline under the map's lock at the same time;
         // whichever store lands last wins, and both are valid deadlines of an entry accessed just now. A deadline only
@@ -259,6 +266,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         // meets it early. An entry read in the same instant the sweeper removes it at its deadline is gone: the read
         // returned it, and the removal is ordered after that read.
         var current = Volatile.Read(ref node.Deadline);
+        replaced = current;
         if (current < InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline && deadline - current >= threshold)
         {
             Volatile.Write(ref node.Deadline, deadline);
@@ -268,7 +276,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         return false;
     }
 
-    /// <summary>After a lock-free read slid <paramref name="node"/>, makes sure a resize of <paramref name="map"/> did not drop the new deadline.</summary>
+    /// <summary>After a lock-free read slid <paramref name="node"/> from <paramref name="replaced"/> to <paramref name="deadline"/>, makes sure a resize of <paramref name="map"/> did not drop the new deadline.</summary>
     /// <remarks>
     /// Race resolved here (found by the systematic test SlidingRead_VersusResize_KeepsTheReadsExtension): a resize
     /// copies every timed node with its deadline under the map's lock, and a read that found the old node slides it
@@ -277,12 +285,15 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// and then takes each original's deadline into its copy if later (<see cref="InnerMap{TOuter, TInner, TValue}.MarkMoved_NeedsLock"/>),
     /// and the reader stored its deadline and then reads the state. With a full fence between the store and the load on
     /// each side, at least one sees the other's store: either the resize takes our deadline, or we see the map moved
-    /// and slide the entry's node in the map that replaced it (and check that one the same way). This runs only when a
-    /// read stored a deadline, at most about 64 times per window per entry, so the fence costs nothing that matters.
+    /// and carry the deadline to the node's copy in the map that replaced it (and check that one the same way).
+    /// The copy takes our deadline only while it still holds <paramref name="replaced"/>, the deadline our store
+    /// replaced, which the resize copied: a copy holding anything else was written since by someone else (the resize
+    /// taking our deadline, a writer setting a new one, another read, an entry removed and added again under the same
+    /// key) and is left as it is, so a read never overwrites a later write's deadline or extends another entry. This
+    /// runs only when a read stored a deadline, at most about 64 times per window per entry.
     /// </remarks>
-    private void KeepSlideAcrossResize(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.TimedNode node)
+    private void KeepSlideAcrossResize(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.TimedNode node, long replaced, long deadline)
     {
-        var deadline = Volatile.Read(ref node.Deadline);
         for (var hops = 0; hops < 64; hops++)
         {
             Interlocked.MemoryBarrier();
@@ -292,19 +303,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             }
 
             if (!_outer.TryGetValue(map.Outer, out var current)
-                || current.Find(node.Key, node.Hash, _innerComparer) is not InnerMap<TOuter, TInner, TValue>.TimedNode copy)
+                || current.Find(node.Key, node.Hash, _innerComparer) is not InnerMap<TOuter, TInner, TValue>.TimedNode copy
+                || Interlocked.CompareExchange(ref copy.Deadline, deadline, replaced) != replaced)
             {
-                return; // the entry or its outer key is gone since
+                return; // the entry or its outer key is gone since, or its copy has a deadline someone else wrote
             }
 
-            // Only ever later: the copy may already carry a later deadline (another read, or a write).
-            var copied = Volatile.Read(ref copy.Deadline);
-            if (copied >= deadline || copied >= InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline)
-            {
-                return;
-            }
-
-            Volatile.Write(ref copy.Deadline, deadline);
             (map, node) = (current, copy);
         }
     }
@@ -463,9 +467,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             }
         }
 
-        if (timed is not null && _accessTtl != 0 && Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl)))
+        if (timed is not null && _accessTtl != 0 && Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl), out long replaced))
         {
-            KeepSlideAcrossResize(map, timed);
+            KeepSlideAcrossResize(map, timed, replaced, now + _accessTtl);
         }
 
         if (idle is not null)

@@ -120,6 +120,35 @@ public sealed class FoldTests
     [MemberData(nameof(SharedPathCases))]
     public void SharedPaths_AndGeneral_AgreeUnderEveryBudget(string expression) => AssertSameAsGeneralPath(expression, 120);
 
+    [Theory]
+    [InlineData("x.z")]
+    [InlineData("x.y")]
+    [InlineData("{a: c && x.z.p, b: c && x.z.q}")]
+    [InlineData("{a: abs(s), b: x.z.p, c: x.z.q}")]
+    [InlineData("{a: x.y, b: x.z, c: x.y}")]
+    [InlineData("[c || x.z, c || x.y, c ? x.z : x.y]")]
+    [InlineData("x[?@].z")]
+    public void UnreadableMemberNames_AreCodedErrors_RaisedWhereTheGeneralPathRaisesThem(string expression)
+    {
+        // A member name with a lone surrogate escape cannot be compared with a name being looked up: System.Text.Json
+        // throws. That is an invalid-value error, never an uncoded exception; and a lookup that a multi-select shares
+        // must not raise it where the expression never looks (a branch not taken) or before another value's error.
+        const string document = """{"c": false, "s": "t", "x": {"\ud800": 0, "y": 1}}""";
+        AssertSameAsGeneralPath(expression, 40, document);
+        string outcome = Outcome(expression, null, JsonDocument.Parse(document).RootElement);
+        Assert.DoesNotContain("InvalidOperation", outcome, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnreadableMemberName_OnTheWay_IsAnInvalidValueError()
+    {
+        JsonElement input = JsonDocument.Parse("""{"x": {"\ud800": 0, "y": 1}}""").RootElement;
+        ExpressionException e = Assert.Throws<ExpressionException>(() => JmesPath.Compile("x.z").Evaluate(input));
+        Assert.Equal(ExpressionErrorKind.InvalidValue, e.Kind);
+        Assert.Equal(1, JmesPath.Compile("x.y").Evaluate(input)!.GetValue<int>()); // found before the unreadable name
+        Assert.Equal("""{"a":false,"b":false}""", JmesPath.Compile("{a: `false` && x.z.p, b: `false` && x.z.q}").Evaluate(input)!.ToJsonString());
+    }
+
     [Fact]
     public void SharedPaths_KeepFieldNamesApart_WhateverTheyHold()
     {
@@ -189,9 +218,9 @@ public sealed class FoldTests
     /// Evaluates <paramref name="expression"/> compiled with its fast paths and compiled without them, under every step
     /// and result budget from 1 to <paramref name="enough"/> and under the default policy: the outcomes must be equal.
     /// </summary>
-    private static void AssertSameAsGeneralPath(string expression, long enough)
+    private static void AssertSameAsGeneralPath(string expression, long enough, string document = Document)
     {
-        JsonElement input = JsonDocument.Parse(Document).RootElement;
+        JsonElement input = JsonDocument.Parse(document).RootElement;
         var policies = new List<ExpressionPolicy?> { null };
         for (long budget = 1; budget <= enough; budget++)
         {

@@ -14,8 +14,12 @@ namespace NestMap.Mapping.Expressions.Internal;
 // evaluated against the same value (the left side of a sub-expression, projection, filter or pipe; operands; function
 // arguments other than &expressions; nested multi-selects; let bindings and bodies), never into what runs per element
 // or on a left side's result. It registers the exact path nodes it found, so nothing else is rewritten. Field lookups
-// charge no steps and raise no errors, so looking them up first changes no result, charge or error: a chain's value
-// in its slot is the value the path would have reached at that point, missing and null included.
+// charge no steps, so looking them up first changes no result or charge: a chain's value in its slot is the value the
+// path would have reached at that point, missing and null included. A lookup can fail (a member name in the input
+// with a lone surrogate escape cannot be compared): looked up early, that error could come where the path is never
+// evaluated (a branch not taken) or before another value's error. So a failed lookup leaves a mark in its slot (and in
+// its children's), and a path that meets the mark walks from the current value as it would without sharing, raising
+// the error where and when it would have been raised.
 internal sealed partial class Compiler
 {
     // The path nodes that continue from a slot (by node identity), and each multi-select's lookups.
@@ -178,28 +182,63 @@ internal sealed partial class Compiler
         return key.ToString();
     }
 
+    /// <summary>The mark of a lookup that failed: an expression reference, which no lookup can return.</summary>
+    private static readonly JValue s_failedLookup = JValue.FromExpression(new ExpressionRef(static (in JValue current, ref EvalContext context) => default, 0));
+
     /// <summary>Looks up a multi-select's shared chains into their slots, parents first; called before its members run.</summary>
     private static void LookUpShared(SharedLookup[] lookups, in JValue current, ref EvalContext context)
     {
         JValue[] slots = context.Slots!;
         foreach (SharedLookup lookup in lookups)
         {
-            slots[lookup.Slot] = (lookup.Parent < 0 ? current : slots[lookup.Parent]).Property(lookup.Name, lookup.Utf8);
+            JValue parent = lookup.Parent < 0 ? current : slots[lookup.Parent];
+            if (parent.Type == JType.Expression)
+            {
+                slots[lookup.Slot] = s_failedLookup;
+                continue;
+            }
+
+            try
+            {
+                slots[lookup.Slot] = parent.Property(lookup.Name, lookup.Utf8);
+            }
+            catch (InvalidTextException)
+            {
+                slots[lookup.Slot] = s_failedLookup;
+            }
         }
     }
 
-    /// <summary>A path that continues from a shared slot with its remaining steps (fields and indexes).</summary>
+    /// <summary>A field that is a shared chain of its own: the slot, or on a failed lookup the field looked up again.</summary>
+    private static Evaluator SharedField(FieldNode field, SharedSite site)
+    {
+        int slot = site.Slot;
+        string name = field.Name;
+        byte[] utf8 = Encoding.UTF8.GetBytes(name);
+        return (in JValue current, ref EvalContext context) =>
+        {
+            JValue value = context.Slots![slot];
+            return value.Type == JType.Expression ? current.Property(name, utf8) : value;
+        };
+    }
+
+    /// <summary>A path that continues from a shared slot with its remaining steps (fields and indexes); on a failed lookup, the whole path.</summary>
     private static Evaluator SharedPath(List<Node> steps, SharedSite site)
     {
         int slot = site.Slot;
+        Evaluator whole = Path(steps);
         List<Node> rest = steps.GetRange(site.Consumed, steps.Count - site.Consumed);
-        if (rest.Count == 0)
+        Evaluator? remaining = rest.Count == 0 ? null : Path(rest);
+        return (in JValue current, ref EvalContext context) =>
         {
-            return (in JValue current, ref EvalContext context) => context.Slots![slot];
-        }
+            JValue value = context.Slots![slot];
+            if (value.Type == JType.Expression)
+            {
+                return whole(current, ref context);
+            }
 
-        Evaluator path = Path(rest);
-        return (in JValue current, ref EvalContext context) => path(context.Slots![slot], ref context);
+            return remaining is null ? value : remaining(value, ref context);
+        };
     }
 
     /// <summary>One shared lookup: <paramref name="Slot"/> = the value in <paramref name="Parent"/> (or the current value, for -1), field <paramref name="Name"/>.</summary>

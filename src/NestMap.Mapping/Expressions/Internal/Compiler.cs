@@ -104,8 +104,7 @@ internal sealed partial class Compiler
     {
         if (_sharedSites.TryGetValue(field, out SharedSite site))
         {
-            int slot = site.Slot;
-            return (in JValue current, ref EvalContext context) => context.Slots![slot];
+            return SharedField(field, site);
         }
 
         string name = field.Name;
@@ -358,48 +357,45 @@ internal sealed partial class Compiler
     /// </summary>
     private static JValue ElementPath(in JValue start, byte[]?[] utf8, int[] indexes)
     {
-        // The start's kind is known already (reading an element's kind is a lookup in its document): only the elements
-        // reached on the way need theirs read.
-        JsonElement element = start.Element;
-        JsonValueKind kind = start.Type switch
-        {
-            JType.Object => JsonValueKind.Object,
-            JType.Array => JsonValueKind.Array,
-            _ => JsonValueKind.Undefined,
-        };
+        // Every value on the way is an element (an element's children are elements) and knows its kind already
+        // (FromElement read it once), so no step reads an element's kind twice.
+        JValue value = start;
         for (int i = 0; i < utf8.Length; i++)
         {
-            if (i > 0)
-            {
-                kind = element.ValueKind;
-            }
-
             if (utf8[i] is { } name)
             {
-                if (kind != JsonValueKind.Object || !element.TryGetProperty(name, out element))
+                if (value.Type != JType.Object)
                 {
                     return JValue.Missing;
                 }
+
+                value = JValue.ElementProperty(value.Element, name);
             }
             else
             {
-                if (kind != JsonValueKind.Array)
+                if (value.Type != JType.Array)
                 {
                     return JValue.Missing;
                 }
 
-                int length = element.GetArrayLength();
+                JsonElement array = value.Element;
+                int length = array.GetArrayLength();
                 int index = indexes[i] < 0 ? indexes[i] + length : indexes[i];
                 if (index < 0 || index >= length)
                 {
                     return JValue.Missing;
                 }
 
-                element = element[index];
+                value = JValue.FromElement(array[index]);
+            }
+
+            if (value.Type == JType.Missing)
+            {
+                return value;
             }
         }
 
-        return utf8.Length == 0 ? start : JValue.FromElement(element);
+        return value;
     }
 
     private Evaluator Projection(ProjectionNode projection)

@@ -164,10 +164,27 @@ internal readonly struct JValue
 
         if (_isElement)
         {
-            return _element.TryGetProperty(utf8Name, out JsonElement found) ? FromElement(found) : default;
+            return ElementProperty(_element, utf8Name);
         }
 
         return ((ObjectValue)_ref!).TryGetValue(name, out JValue value) ? value : default;
+    }
+
+    /// <summary>
+    /// Looks a member of an element object up. The lookup compares names, and a member name with a lone surrogate
+    /// escape (<c>"\ud800"</c>) cannot be decoded: System.Text.Json throws, which becomes an <c>invalid-value</c> error
+    /// here instead of escaping as an uncoded exception.
+    /// </summary>
+    internal static JValue ElementProperty(JsonElement element, ReadOnlySpan<byte> utf8Name)
+    {
+        try
+        {
+            return element.TryGetProperty(utf8Name, out JsonElement found) ? FromElement(found) : default;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidTextException(e);
+        }
     }
 
     public JValue Property(string name)
@@ -179,7 +196,7 @@ internal readonly struct JValue
 
         if (_isElement)
         {
-            return _element.TryGetProperty(name, out JsonElement found) ? FromElement(found) : default;
+            return ElementProperty(_element, System.Text.Encoding.UTF8.GetBytes(name));
         }
 
         return ((ObjectValue)_ref!).TryGetValue(name, out JValue value) ? value : default;
