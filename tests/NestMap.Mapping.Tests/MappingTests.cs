@@ -306,4 +306,24 @@ public sealed class MappingTests
         Assert.Equal([1], absent.AppliedCompatibilitySteps);
         Assert.Equal("""{"b":1}""", absent.OutputText);
     }
+
+    [Fact]
+    public void UnreadableMemberName_FailsTheFieldOrStep_WithACodedError()
+    {
+        // A member name with a lone surrogate escape cannot be compared with the name a lookup wants: the field whose
+        // path meets it fails with a coded error, the compatibility step that checks for its target is reported, and
+        // the rest of the mapping goes on.
+        CompiledMapping mapping = Compile("mapping: m\nversion: 2\nfields:\n  b: a.b\n  d: d\ncompatibility:\n  - from: 1\n    transform:\n      a.b: c\n");
+
+        // Given as bytes, the input is refused as a whole: checking its names for duplicates decodes them.
+        MappingResult refused = Map(mapping, """{"a": {"\ud800": 0}, "c": 1, "d": 2}""");
+        Assert.Equal(MappingErrorCodes.InvalidInput, Assert.Single(refused.Errors).Code);
+
+        // Parsed by the caller, it is mapped.
+        MappingResult result = mapping.Map(JsonDocument.Parse("""{"a": {"\ud800": 0}, "c": 1, "d": 2}""").RootElement);
+        Assert.False(result.Success);
+        Assert.Contains(result.Errors, e => e.Code == MappingErrorCodes.CompatibilityFailed);
+        Assert.Contains(result.Errors, e => e.Code == MappingErrorCodes.FieldEvaluationFailed && e.Field == "b");
+        Assert.Equal("""{"d":2}""", result.OutputText);
+    }
 }

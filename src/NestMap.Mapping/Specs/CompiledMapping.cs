@@ -24,6 +24,7 @@ public sealed class CompiledMapping
 {
     // The output is JSON data, not HTML: non-ASCII letters and characters such as <, & and + stay as they are
     // (System.Text.Json's default encoder would write "M\u00FCller" and "\u002B1").
+    private const string UnreadableInputText = "the input holds a member name with a lone surrogate escape (\\uD800 to \\uDFFF not in a pair), which cannot be read";
     private const string InvalidInputText = "the input holds a lone surrogate escape (\\uD800 to \\uDFFF not in a pair), which cannot be copied";
 
     private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -73,6 +74,11 @@ public sealed class CompiledMapping
         catch (JsonException e)
         {
             return Finish(activity, started, InputError(ClassifyInputError(utf8Json.Span, Spec.MaxInputDepth, e, out string message), message));
+        }
+        catch (InvalidOperationException)
+        {
+            // Checking names for duplicates decodes them, and a name with a lone surrogate escape cannot be decoded.
+            return Finish(activity, started, InputError(MappingErrorCodes.InvalidInput, UnreadableInputText));
         }
 
         using (document)
@@ -280,7 +286,19 @@ public sealed class CompiledMapping
             JsonNode? changed = null;
             foreach ((CompatibilityTransform transform, CompiledExpression expression) in step.Transforms)
             {
-                if (Exists(root, transform.Segments))
+                bool exists;
+                try
+                {
+                    exists = Exists(root, transform.Segments);
+                }
+                catch (InvalidOperationException)
+                {
+                    // A member name on the way holds a lone surrogate escape, which System.Text.Json cannot compare.
+                    errors.Add(new MappingError(MappingErrorCodes.CompatibilityFailed, $"compatibility step from {step.From}, transform '{transform.TargetPath}': {UnreadableInputText}", null));
+                    continue;
+                }
+
+                if (exists)
                 {
                     continue;
                 }

@@ -202,7 +202,7 @@ internal sealed partial class Compiler
             {
                 slots[lookup.Slot] = parent.Property(lookup.Name, lookup.Utf8);
             }
-            catch (InvalidTextException)
+            catch (Exception e) when (InternalFailures.IsInternal(e))
             {
                 slots[lookup.Slot] = s_failedLookup;
             }

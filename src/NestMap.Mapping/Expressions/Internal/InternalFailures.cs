@@ -8,7 +8,17 @@ namespace NestMap.Mapping.Expressions.Internal;
 internal static class InternalFailures
 {
     /// <summary>Whether <paramref name="e"/> is one of the internal exceptions <see cref="ToCoded"/> translates.</summary>
-    public static bool IsInternal(Exception e) => e is WalkLimitException or InvalidTextException or InsufficientExecutionStackException;
+    /// <remarks>
+    /// An <see cref="InvalidOperationException"/> from System.Text.Json during an evaluation is text it cannot decode: a
+    /// member name with a lone surrogate escape met by a lookup (which compares names). The evaluator checks every
+    /// element's kind before it calls a kind-specific method, so no other of its exceptions is expected there.
+    /// </remarks>
+    public static bool IsInternal(Exception e) =>
+        e is WalkLimitException or InvalidTextException or InsufficientExecutionStackException || IsUndecodableText(e);
+
+    /// <summary>Whether System.Text.Json threw <paramref name="e"/> (it marks its source "System.Text.Json" or "System.Text.Json.Rethrowable").</summary>
+    private static bool IsUndecodableText(Exception e) =>
+        e is InvalidOperationException && e.Source is { } source && source.StartsWith("System.Text.Json", StringComparison.Ordinal);
 
     /// <summary>The coded error for an internal exception.</summary>
     /// <param name="e">The internal exception.</param>
@@ -19,7 +29,7 @@ internal static class InternalFailures
     {
         WalkLimitException { IsDepth: true } => new(ExpressionErrorKind.Limit, e.Message, expression, offset),
         WalkLimitException => new(ExpressionErrorKind.Limit, budgetDetail, expression, offset),
-        InvalidTextException => new(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, expression, offset),
+        InvalidTextException or InvalidOperationException => new(ExpressionErrorKind.InvalidValue, ErrorMessages.InvalidText, expression, offset),
         _ => new(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, expression, offset),
     };
 }
