@@ -114,6 +114,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// Whether to wait for a slice that another thread (the timer, the thread pool) is running and then run one, rather
     /// than return 0 at once. Tests that drain a map at quiescence need it: a background slice may have read the clock
     /// before the test moved it, and finishes without seeing what is due now (its follow-up runs later, on the pool).
+    /// Never wait from inside a slice (a removal callback): it would wait for itself.
     /// </param>
     /// <returns>The number of entries removed; 0 also when another thread is running a slice (unless <paramref name="waitForRunning"/>).</returns>
     /// <remarks>

@@ -15,7 +15,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// Call it only when no other thread is writing: counts read while writers run may disagree legitimately. A
     /// maintenance slice on the thread pool or the timer (queued by earlier writes) is not the caller's to stop, so the
     /// check holds the maintenance flag: it waits for a running slice to end, and a slice that starts meanwhile does
-    /// nothing (the timer is re-armed afterwards, as a slice would re-arm it).
+    /// nothing (the timer is re-armed afterwards, as a slice would re-arm it). Never call it from inside a slice (a
+    /// removal callback, or a time provider that runs timers inside its clock reads): it would wait for itself.
     /// </remarks>
     internal IReadOnlyList<string> CheckIntegrity()
     {

@@ -68,15 +68,17 @@ public sealed class NestedMapOptions<TOuter, TInner, TValue>
     /// <value>
     /// Default: <see langword="null"/>, unbounded. Enforced when an entry is added; under concurrent adds the count may
     /// pass the bound by up to the number of threads adding at that instant, and returns under it as soon as they finish.
-    /// Entries past their deadline but not yet swept do not hold room against a live one: a write that the bound would
-    /// refuse runs the due maintenance slice first and tries once more.
+    /// Entries past their deadline but not yet swept do not hold room against a live one once their slice is due (within
+    /// a wheel tick, about a second, of the deadline): a write that the bound would refuse runs the due maintenance slice
+    /// first and tries once more.
     /// </value>
     public long? MaxEntries { get; init; }
 
     /// <summary>Gets the most outer keys the map holds.</summary>
     /// <value>
     /// Default: <see langword="null"/>, unbounded. Enforced when an outer key is added, like <see cref="MaxEntries"/>;
-    /// outer keys past their idle deadline (<see cref="ExpireOuterAfterIdle"/>) but not yet swept likewise make room.
+    /// outer keys past their idle deadline (<see cref="ExpireOuterAfterIdle"/>) but not yet swept likewise make room
+    /// once their slice is due.
     /// </value>
     public int? MaxOuterKeys { get; init; }
 
