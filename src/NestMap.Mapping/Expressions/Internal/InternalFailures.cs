@@ -16,9 +16,16 @@ internal static class InternalFailures
     public static bool IsInternal(Exception e) =>
         e is WalkLimitException or InvalidTextException or InsufficientExecutionStackException || IsUndecodableText(e);
 
-    /// <summary>Whether System.Text.Json threw <paramref name="e"/> (it marks its source "System.Text.Json" or "System.Text.Json.Rethrowable").</summary>
-    private static bool IsUndecodableText(Exception e) =>
-        e is InvalidOperationException && e.Source is { } source && source.StartsWith("System.Text.Json", StringComparison.Ordinal);
+    /// <summary>
+    /// Whether System.Text.Json threw <paramref name="e"/> because it could not decode text: it marks its source
+    /// "System.Text.Json" (or "System.Text.Json.Rethrowable"), and the throw comes from its reader's decoding helpers.
+    /// Its other <see cref="InvalidOperationException"/>s (a caller's writer in a state that takes no value) stay as
+    /// they are. Only ever evaluated on a failure, so reading the stack trace costs nothing that matters.
+    /// </summary>
+    public static bool IsUndecodableText(Exception e) =>
+        e is InvalidOperationException
+        && e.Source is { } source && source.StartsWith("System.Text.Json", StringComparison.Ordinal)
+        && e.StackTrace is { } trace && trace.Contains("System.Text.Json.JsonReaderHelper.", StringComparison.Ordinal);
 
     /// <summary>The coded error for an internal exception.</summary>
     /// <param name="e">The internal exception.</param>

@@ -241,9 +241,10 @@ internal static class JsonText
             {
                 value.Element.WriteTo(writer);
             }
-            catch (InvalidOperationException e) when (writer.CurrentDepth < (writer.Options.MaxDepth == 0 ? 1000 : writer.Options.MaxDepth))
+            catch (InvalidOperationException e) when (InternalFailures.IsUndecodableText(e))
             {
-                // Not the writer's depth limit: a string or name with a lone surrogate escape, which the writer cannot decode.
+                // A string or name with a lone surrogate escape, which the writer cannot decode. (The writer's depth limit,
+                // or a caller's writer in a state that takes no value, is not that, and stays as it is.)
                 throw new InvalidTextException(e);
             }
 
