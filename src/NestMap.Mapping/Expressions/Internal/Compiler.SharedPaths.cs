@@ -117,58 +117,38 @@ internal sealed partial class Compiler
                 }
 
                 return;
-            case ProjectionNode projection:
-                CollectChains(projection.Left, sites);
-                return;
-            case ValueProjectionNode projection:
-                CollectChains(projection.Left, sites);
-                return;
-            case FilterProjectionNode filter:
-                CollectChains(filter.Left, sites);
-                return;
-            case FlattenNode flatten:
-                CollectChains(flatten.Inner, sites);
-                return;
-            case PipeNode pipe:
-                CollectChains(pipe.Left, sites);
-                return;
-            case BinaryNode binary:
-                CollectChains(binary.Left, sites);
-                CollectChains(binary.Right, sites);
-                return;
-            case UnaryNode unary:
-                CollectChains(unary.Operand, sites);
-                return;
-            case TernaryNode ternary:
-                CollectChains(ternary.Condition, sites);
-                CollectChains(ternary.Then, sites);
-                CollectChains(ternary.Else, sites);
-                return;
-            case MultiSelectListNode list:
-                CollectAll(list.Items, sites);
-                return;
-            case MultiSelectHashNode hash:
-                CollectAll(hash.Values, sites);
-                return;
-            case FunctionNode call:
-                CollectAll(call.Arguments, sites); // an &expression argument is skipped below: it runs per element
-                return;
-            case LetNode let:
-                CollectAll(let.Values, sites);
-                CollectChains(let.Body, sites);
-                return;
             default:
-                return; // literals, @, $, variables, bare indexes and slices, &expressions
+                foreach (Node child in SameContextChildren(node))
+                {
+                    CollectChains(child, sites);
+                }
+
+                return;
         }
     }
 
-    private void CollectAll(Node[] nodes, List<(Node Node, string[] Chain)> sites)
+    /// <summary>The children of <paramref name="node"/> evaluated against the same current value as the node itself.</summary>
+    /// <remarks>
+    /// Not: what runs per element (projection and filter right sides, filter conditions), on a left side's result (pipe
+    /// and sub-expression right sides), or per element a function chooses (an &amp;expression argument, whose node has
+    /// no children here); literals, <c>@</c>, <c>$</c>, variables, bare indexes and slices have none.
+    /// </remarks>
+    private static Node[] SameContextChildren(Node node) => node switch
     {
-        foreach (Node node in nodes)
-        {
-            CollectChains(node, sites);
-        }
-    }
+        ProjectionNode projection => [projection.Left],
+        ValueProjectionNode projection => [projection.Left],
+        FilterProjectionNode filter => [filter.Left],
+        FlattenNode flatten => [flatten.Inner],
+        PipeNode pipe => [pipe.Left],
+        BinaryNode binary => [binary.Left, binary.Right],
+        UnaryNode unary => [unary.Operand],
+        TernaryNode ternary => [ternary.Condition, ternary.Then, ternary.Else],
+        MultiSelectListNode list => list.Items,
+        MultiSelectHashNode hash => hash.Values,
+        FunctionNode call => call.Arguments,
+        LetNode let => [.. let.Values, let.Body],
+        _ => [],
+    };
 
     /// <summary>An unambiguous key for the first <paramref name="length"/> names of a chain (names may hold any character).</summary>
     private static string ChainKey(string[] chain, int length)

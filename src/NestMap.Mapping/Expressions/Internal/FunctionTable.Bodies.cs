@@ -449,13 +449,7 @@ internal static partial class FunctionTable
             ValueBuffer16 itemBuffer = default, keyBuffer = default;
             Span<JValue> small = ReadSmall(a[0], itemBuffer, ref c, o);
             Span<JValue> smallKeys = ((Span<JValue>)keyBuffer)[..small.Length];
-            for (int i = 0; i < small.Length; i++)
-            {
-                c.Step(o);
-                smallKeys[i] = key.Body(small[i], ref c);
-                CheckKey("sort_by", smallKeys[i], i == 0 ? default : smallKeys[0], ref c, o);
-            }
-
+            ReadKeys(small, smallKeys, key, ref c, o);
             ChargeSort(small.Length, ref c, o);
             return JValue.FromArray(SmallStableSorted(smallKeys, small));
         }
@@ -466,13 +460,7 @@ internal static partial class FunctionTable
             ReadOnlySpan<JValue> items = ItemsOf(a[0], ref c, o, ref rented);
             rentedKeys = ArrayPool<JValue>.Shared.Rent(items.Length);
             Span<JValue> keys = rentedKeys.AsSpan(0, items.Length);
-            for (int i = 0; i < items.Length; i++)
-            {
-                c.Step(o);
-                keys[i] = key.Body(items[i], ref c);
-                CheckKey("sort_by", keys[i], i == 0 ? default : keys[0], ref c, o);
-            }
-
+            ReadKeys(items, keys, key, ref c, o);
             ChargeSort(items.Length, ref c, o);
             return JValue.FromArray(StableSorted(keys, items));
         }
@@ -498,6 +486,17 @@ internal static partial class FunctionTable
         rented = ArrayPool<JValue>.Shared.Rent(length);
         ReadElements(array, rented, ref c, o);
         return rented.AsSpan(0, length);
+    }
+
+    /// <summary>Evaluates sort_by's key for each item (a step each), checking that all are numbers or all strings.</summary>
+    private static void ReadKeys(ReadOnlySpan<JValue> items, Span<JValue> keys, ExpressionRef key, ref EvalContext c, int o)
+    {
+        for (int i = 0; i < items.Length; i++)
+        {
+            c.Step(o);
+            keys[i] = key.Body(items[i], ref c);
+            CheckKey("sort_by", keys[i], i == 0 ? default : keys[0], ref c, o);
+        }
     }
 
     /// <summary>
