@@ -155,6 +155,87 @@ public sealed class DifferentialTests
         Assert.True(nonNull > Iterations / 5, $"only {nonNull} of {Iterations} pairs gave a non-null value");
     }
 
+    /// <summary>
+    /// The fast paths (shared lookups in multi-selects, folds, in-place <c>contains</c>, small sorts) against the general
+    /// path, on random multi-selects of random expressions over random documents: the value, or the error with its kind,
+    /// code, detail and position, evaluated and streamed, must be the same. The documents use few keys and a member
+    /// repeats, so members share leading fields often.
+    /// </summary>
+    [Fact]
+    public void RandomMultiSelects_WithFastPaths_AgreeWithTheGeneralPath()
+    {
+        var mismatches = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int shared = 0;
+        Gen.Select(s_document, s_expressions.Root, s_expressions.Root, s_expressions.Root, Gen.Bool).Sample(
+            (document, a, b, c, asList) =>
+            {
+                string expression = asList ? $"[{a}, {b}, {c}, {a}]" : $"{{x: {a}, y: {b}, z: {c}, w: {a}}}";
+                string general = RunBothWays(document, expression, generalPathsOnly: true);
+                string fast = RunBothWays(document, expression, generalPathsOnly: false);
+                if (general != fast)
+                {
+                    mismatches.Enqueue($"expression: {expression}\ndocument:   {document}\ngeneral:    {general}\nfast:       {fast}");
+                }
+
+                if (!general.StartsWith("error", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref shared);
+                }
+            },
+            iter: Iterations / 2);
+
+        Assert.True(mismatches.IsEmpty, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches.Take(5)));
+        // Any member's error fails the whole multi-select (about a third of random expressions fail alone), so a third
+        // or so evaluate; errors are compared too, but values must be common enough to mean something.
+        Assert.True(shared > Iterations / 10, $"only {shared} of {Iterations / 2} multi-selects evaluated without error");
+    }
+
+    private static string RunBothWays(string document, string expression, bool generalPathsOnly)
+    {
+        using var parsed = JsonDocument.Parse(document);
+        CompiledExpression compiled;
+        NestMap.Mapping.Expressions.Internal.Compiler.GeneralPathsOnly = generalPathsOnly;
+        try
+        {
+            compiled = JmesPath.Compile(expression, s_policy);
+        }
+        catch (ExpressionException e)
+        {
+            return $"error {e.Code} {e.Detail} @{e.Offset}";
+        }
+        finally
+        {
+            NestMap.Mapping.Expressions.Internal.Compiler.GeneralPathsOnly = false;
+        }
+
+        string evaluated, streamed;
+        try
+        {
+            evaluated = compiled.EvaluateValue(parsed.RootElement).ToString();
+        }
+        catch (ExpressionException e)
+        {
+            evaluated = $"error {e.Code} {e.Detail} @{e.Offset}";
+        }
+
+        try
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                compiled.EvaluateTo(parsed.RootElement, writer);
+            }
+
+            streamed = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+        catch (ExpressionException e)
+        {
+            streamed = $"error {e.Code} {e.Detail} @{e.Offset}";
+        }
+
+        return evaluated + " | streamed: " + streamed;
+    }
+
     /// <summary>The rows of <c>docs/jmespath-differences.md</c>: each engine's documented result (<c>error:kind</c> for an error).</summary>
     [Theory]
     [InlineData("`null` | [@]", "{}", "[null]", "[null]")]
