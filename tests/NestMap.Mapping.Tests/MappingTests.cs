@@ -202,7 +202,9 @@ public sealed class MappingTests
 
             File.WriteAllText(specPath, "mapping: m\nversion: 1\noutput:\n  schema: absent.json\nfields:\n  id: id\n");
             MappingSpecException e = Assert.Throws<MappingSpecException>(() => MappingCompiler.Compile(MappingSpec.Load(specPath)));
-            Assert.Equal(MappingErrorCodes.InvalidSchema, Assert.Single(e.Diagnostics).Code);
+            MappingDiagnostic diagnostic = Assert.Single(e.Diagnostics);
+            Assert.Equal(MappingErrorCodes.InvalidSchema, diagnostic.Code);
+            Assert.Equal((4, 11), (diagnostic.Line, diagnostic.Column)); // where the spec names the schema
         }
         finally
         {

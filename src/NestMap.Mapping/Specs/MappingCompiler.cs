@@ -136,8 +136,8 @@ public static class MappingCompiler
                 $"cannot load the output schema '{spec.SchemaPath}': {e.Message}",
                 DiagnosticSeverity.Error,
                 spec.Source,
-                0,
-                0));
+                spec.SchemaAt.Line,
+                spec.SchemaAt.Column));
             return null;
         }
     }

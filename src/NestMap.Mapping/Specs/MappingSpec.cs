@@ -40,6 +40,9 @@ public sealed class MappingSpec
     /// <summary>Gets the output JSON Schema's path as written (relative to the spec file), if any.</summary>
     public string? SchemaPath => _content.SchemaPath;
 
+    /// <summary>Gets where the spec names its output schema (line and column from 1; 0 when it names none).</summary>
+    internal (int Line, int Column) SchemaAt => _content.SchemaAt;
+
     /// <summary>Gets the output fields, in the order of the spec (which is the order of the output).</summary>
     public IReadOnlyList<FieldSpec> Fields => _content.Fields;
 

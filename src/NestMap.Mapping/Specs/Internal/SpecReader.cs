@@ -20,7 +20,11 @@ internal sealed record SpecContent(
     string? Source,
     long MaxInputBytes,
     int MaxInputDepth,
-    string Sha256);
+    string Sha256)
+{
+    /// <summary>Gets where the spec names its output schema (line and column from 1; 0 when it names none), for diagnostics about the schema.</summary>
+    public (int Line, int Column) SchemaAt { get; init; }
+}
 
 /// <summary>
 /// Reads a spec strictly: every key known, none twice, every value of the right type. Problems are collected (as many
@@ -91,10 +95,15 @@ internal sealed partial class SpecReader
         string? description = top.TryGetValue("description", out YamlNode? descriptionNode) ? Text(descriptionNode, "description") : null;
         ExpressionPolicy policy = top.TryGetValue("policy", out YamlNode? policyNode) ? Policy(policyNode) : new ExpressionPolicy();
         string? schema = null;
+        (int Line, int Column) schemaAt = default;
         if (top.TryGetValue("output", out YamlNode? outputNode) && outputNode.Kind == YamlKind.Mapping)
         {
             Dictionary<string, YamlNode> output = Keys(outputNode, s_outputKeys, "output");
-            schema = output.TryGetValue("schema", out YamlNode? schemaNode) ? Text(schemaNode, "output.schema") : null;
+            if (output.TryGetValue("schema", out YamlNode? schemaNode))
+            {
+                schema = Text(schemaNode, "output.schema");
+                schemaAt = (schemaNode.Line, schemaNode.Column);
+            }
         }
         else if (outputNode is not null)
         {
@@ -127,7 +136,10 @@ internal sealed partial class SpecReader
         CheckOutputPaths(fields);
         return id is null
             ? null
-            : new SpecContent(id, version, description, policy, schema, fields, steps, [.. _diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning)], _source, maxBytes, maxDepth, sha256);
+            : new SpecContent(id, version, description, policy, schema, fields, steps, [.. _diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning)], _source, maxBytes, maxDepth, sha256)
+            {
+                SchemaAt = schemaAt,
+            };
     }
 
     /// <summary>The pairs of a mapping by key, after reporting unknown and duplicate keys.</summary>
