@@ -156,8 +156,8 @@ public sealed class DifferentialTests
     }
 
     /// <summary>
-    /// The fast paths (shared lookups in multi-selects, folds, in-place <c>contains</c>, small sorts) against the general
-    /// path, on random multi-selects of random expressions over random documents: the value, or the error with its kind,
+    /// The fast paths that <c>Compiler.GeneralPathsOnly</c> turns off (shared lookups in multi-selects, folds, in-place
+    /// <c>contains</c>) against the general path, on random multi-selects of random expressions over random documents: the value, or the error with its kind,
     /// code, detail and position, evaluated and streamed, must be the same. The documents use few keys and a member
     /// repeats, so members share leading fields often.
     /// </summary>

@@ -149,20 +149,6 @@ public sealed class FoldTests
         Assert.Equal("""{"a":false,"b":false}""", JmesPath.Compile("{a: `false` && x.z.p, b: `false` && x.z.q}").Evaluate(input)!.ToJsonString());
     }
 
-    [Theory]
-    [InlineData("x.y")]
-    [InlineData("[x.y, x.y]")]
-    [InlineData("{a: x.y}")]
-    public void AWriterThatTakesNoValue_IsTheCallersError_NotAnInputError(string expression)
-    {
-        // Only text System.Text.Json cannot decode becomes an invalid-value error; a writer in a state that takes no
-        // value (inside an object, where a property name must come first) is the caller's mistake and stays one.
-        JsonElement input = JsonDocument.Parse("""{"x": {"y": 1}}""").RootElement;
-        using var writer = new Utf8JsonWriter(new System.Buffers.ArrayBufferWriter<byte>());
-        writer.WriteStartObject();
-        Assert.Throws<InvalidOperationException>(() => JmesPath.Compile(expression).EvaluateTo(input, writer));
-    }
-
     [Fact]
     public void SharedPaths_KeepFieldNamesApart_WhateverTheyHold()
     {

@@ -221,21 +221,16 @@ public sealed class ExpiryTests
         // The timer's slice runs inside Advance; the backlog continues on the thread pool and in our own calls.
         time.Advance(TimeSpan.FromMinutes(1) + Tick);
         Assert.False(map.ContainsKey(0, 0));
-        // Our calls wait for a slice the pool is running and then run the next one themselves (a call that returned at
-        // once whenever the pool held the slice could lose every round to it on a busy machine, and drain nothing).
-        var slices = 0;
+        // Our calls wait for a slice the pool is running and then run the next one themselves. Who removes how much is
+        // up to the scheduler (the pool may do it all while this thread waits), so only the bound and the end are asserted.
         for (var calls = 0; map.Count > 0 && calls < 100_000; calls++)
         {
-            if (map.RunMaintenanceSlice(waitForRunning: true) > 0)
-            {
-                slices++;
-            }
+            map.RunMaintenanceSlice(waitForRunning: true);
         }
 
         Assert.Equal(0, map.Count);
         Assert.Equal(0, map.OuterCount);
         Assert.InRange(map.LargestSlice, 1, sliceBound);
-        Assert.True(slices > 0, "Our own calls took part in the draining.");
         Assert.Empty(map.CheckIntegrity());
     }
 

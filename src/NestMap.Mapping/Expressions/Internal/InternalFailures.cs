@@ -17,15 +17,15 @@ internal static class InternalFailures
         e is WalkLimitException or InvalidTextException or InsufficientExecutionStackException || IsUndecodableText(e);
 
     /// <summary>
-    /// Whether System.Text.Json threw <paramref name="e"/> because it could not decode text: it marks its source
-    /// "System.Text.Json" (or "System.Text.Json.Rethrowable"), and the throw comes from its reader's decoding helpers.
-    /// Its other <see cref="InvalidOperationException"/>s (a caller's writer in a state that takes no value) stay as
-    /// they are. Only ever evaluated on a failure, so reading the stack trace costs nothing that matters.
+    /// Whether System.Text.Json threw <paramref name="e"/> during an evaluation: text it cannot decode (a lone surrogate
+    /// escape in a member name a lookup compares, or in a string). It marks its exceptions' source "System.Text.Json"
+    /// (or "System.Text.Json.Rethrowable"); the evaluator checks every element's kind before a kind-specific call, so
+    /// its other <see cref="InvalidOperationException"/>s do not arise there. (A disposed input document is not this.)
+    /// Deliberately not read from the stack trace, which Native AOT may build without method names.
     /// </summary>
     public static bool IsUndecodableText(Exception e) =>
-        e is InvalidOperationException
-        && e.Source is { } source && source.StartsWith("System.Text.Json", StringComparison.Ordinal)
-        && e.StackTrace is { } trace && trace.Contains("System.Text.Json.JsonReaderHelper.", StringComparison.Ordinal);
+        e is InvalidOperationException and not ObjectDisposedException
+        && e.Source is { } source && source.StartsWith("System.Text.Json", StringComparison.Ordinal);
 
     /// <summary>The coded error for an internal exception.</summary>
     /// <param name="e">The internal exception.</param>

@@ -241,10 +241,11 @@ internal static class JsonText
             {
                 value.Element.WriteTo(writer);
             }
-            catch (InvalidOperationException e) when (InternalFailures.IsUndecodableText(e))
+            catch (InvalidOperationException e) when (writer.CurrentDepth < (writer.Options.MaxDepth == 0 ? 1000 : writer.Options.MaxDepth))
             {
-                // A string or name with a lone surrogate escape, which the writer cannot decode. (The writer's depth limit,
-                // or a caller's writer in a state that takes no value, is not that, and stays as it is.)
+                // Not the writer's depth limit: a string or name with a lone surrogate escape, which the writer cannot
+                // decode. (A caller's writer in a state that takes no value is reported the same way: the exception does
+                // not say which, and its stack trace may have no method names under Native AOT.)
                 throw new InvalidTextException(e);
             }
 
