@@ -55,16 +55,7 @@ public sealed class DiagnoseTests
     {
         var time = new FakeTimeProvider();
         using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, InsertionSiteSampling = 1 });
-        for (var i = 0; i < 30; i++)
-        {
-            InsertFromSessionStore(map, i);
-        }
-
-        time.Advance(TimeSpan.FromMinutes(20));
-        for (var i = 0; i < 10; i++)
-        {
-            InsertFromCheckout(map, i);
-        }
+        InsertOldThenNew(map, time, old: 30, young: 10);
 
         for (var i = 0; i < 10; i++)
         {
@@ -115,16 +106,7 @@ public sealed class DiagnoseTests
         // entries faded out, and with them what a leak report is for. Thinning keeps both halves at their weight.
         var time = new FakeTimeProvider();
         using var map = new ConcurrentNestedMap<int, int, int>(new() { TimeProvider = time, InsertionSiteSampling = 1 });
-        for (var i = 0; i < 10_000; i++)
-        {
-            InsertFromSessionStore(map, i);
-        }
-
-        time.Advance(TimeSpan.FromMinutes(20));
-        for (var i = 0; i < 10_000; i++)
-        {
-            InsertFromCheckout(map, i);
-        }
+        InsertOldThenNew(map, time, old: 10_000, young: 10_000);
 
         var sites = map.Diagnose().InsertionSites!;
         var store = sites.Sites.Single(s => s.Site.Contains(nameof(InsertFromSessionStore), StringComparison.Ordinal));
@@ -300,6 +282,21 @@ public sealed class DiagnoseTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = -1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = (1 << 30) + 1 }));
         using var highest = new ConcurrentNestedMap<int, int, int>(new() { InsertionSiteSampling = 1 << 30 });
+    }
+
+    /// <summary>Inserts <paramref name="old"/> entries from one site, lets 20 minutes pass, then <paramref name="young"/> from another.</summary>
+    private static void InsertOldThenNew(ConcurrentNestedMap<int, int, int> map, FakeTimeProvider time, int old, int young)
+    {
+        for (var i = 0; i < old; i++)
+        {
+            InsertFromSessionStore(map, i);
+        }
+
+        time.Advance(TimeSpan.FromMinutes(20));
+        for (var i = 0; i < young; i++)
+        {
+            InsertFromCheckout(map, i);
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -309,11 +309,6 @@ internal sealed partial class Compiler
         int[] indexes = [.. steps.Select(s => s is IndexNode i ? i.Index : 0)];
         return (in JValue current, ref EvalContext context) =>
         {
-            if (current.IsElement)
-            {
-                return ElementPath(current, utf8, indexes);
-            }
-
             JValue value = current;
             for (int i = 0; i < names.Length; i++)
             {
@@ -349,53 +344,6 @@ internal sealed partial class Compiler
 
             return value;
         };
-    }
-
-    /// <summary>
-    /// A path over the input document: walks <see cref="JsonElement"/>s and makes one value at the end, as hand-written
-    /// code would (an element's children are elements, so the walk never meets a built value).
-    /// </summary>
-    private static JValue ElementPath(in JValue start, byte[]?[] utf8, int[] indexes)
-    {
-        // Every value on the way is an element (an element's children are elements) and knows its kind already
-        // (FromElement read it once), so no step reads an element's kind twice.
-        JValue value = start;
-        for (int i = 0; i < utf8.Length; i++)
-        {
-            if (utf8[i] is { } name)
-            {
-                if (value.Type != JType.Object)
-                {
-                    return JValue.Missing;
-                }
-
-                value = JValue.ElementProperty(value.Element, name);
-            }
-            else
-            {
-                if (value.Type != JType.Array)
-                {
-                    return JValue.Missing;
-                }
-
-                JsonElement array = value.Element;
-                int length = array.GetArrayLength();
-                int index = indexes[i] < 0 ? indexes[i] + length : indexes[i];
-                if (index < 0 || index >= length)
-                {
-                    return JValue.Missing;
-                }
-
-                value = JValue.FromElement(array[index]);
-            }
-
-            if (value.Type == JType.Missing)
-            {
-                return value;
-            }
-        }
-
-        return value;
     }
 
     private Evaluator Projection(ProjectionNode projection)

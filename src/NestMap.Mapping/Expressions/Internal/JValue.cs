@@ -154,6 +154,13 @@ internal readonly struct JValue
     }
 
     /// <summary>Looks a member up by name; <paramref name="utf8Name"/> is the same name in UTF-8, which element lookups use.</summary>
+    /// <remarks>
+    /// An element lookup compares names, and a member name with a lone surrogate escape (<c>"\ud800"</c>) cannot be
+    /// decoded: System.Text.Json throws <see cref="InvalidOperationException"/>, which the evaluation's entry points
+    /// turn into an <c>invalid-value</c> error (see <see cref="InternalFailures"/>). It is not caught here: a handler
+    /// would keep this from inlining on the hottest path of every evaluation (projections were slower in a scratch
+    /// measurement that was not kept).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public JValue Property(string name, byte[] utf8Name)
     {
@@ -164,22 +171,11 @@ internal readonly struct JValue
 
         if (_isElement)
         {
-            return ElementProperty(_element, utf8Name);
+            return _element.TryGetProperty(utf8Name, out JsonElement found) ? FromElement(found) : default;
         }
 
         return ((ObjectValue)_ref!).TryGetValue(name, out JValue value) ? value : default;
     }
-
-    /// <summary>Looks a member of an element object up.</summary>
-    /// <remarks>
-    /// The lookup compares names, and a member name with a lone surrogate escape (<c>"\ud800"</c>) cannot be decoded:
-    /// System.Text.Json throws <see cref="InvalidOperationException"/>, which the evaluation's entry points turn into an
-    /// <c>invalid-value</c> error (see <see cref="InternalFailures"/>). It is not caught here: a method with a handler is
-    /// not inlined, and a call more per lookup measured 15% slower projections.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static JValue ElementProperty(JsonElement element, ReadOnlySpan<byte> utf8Name) =>
-        element.TryGetProperty(utf8Name, out JsonElement found) ? FromElement(found) : default;
 
     public JValue Property(string name)
     {
@@ -190,7 +186,7 @@ internal readonly struct JValue
 
         if (_isElement)
         {
-            return ElementProperty(_element, System.Text.Encoding.UTF8.GetBytes(name));
+            return _element.TryGetProperty(name, out JsonElement found) ? FromElement(found) : default;
         }
 
         return ((ObjectValue)_ref!).TryGetValue(name, out JValue value) ? value : default;
