@@ -223,6 +223,33 @@ public sealed class FoldTests
         }
     }
 
+    [Theory]
+    [InlineData("join(', ', a[].s)")]
+    [InlineData("join(`\"\\u00e9-\"`, a[].s)")]
+    [InlineData("join(g, a[].s)")]
+    public void Join_AppendsEveryKindOfStringAsTheGeneralPathReadsIt(string expression)
+    {
+        // Input strings are appended from their UTF-8 text when they have no escapes and are short; escaped, long,
+        // multi-byte and built strings take the reading path. Both must give the general path's text.
+        string longText = new('x', 300);
+        string document = "{\"g\": \"\u00fc\", \"a\": [{\"s\": \"plain\"}, {\"s\": \"\u00e9t\u00e9 \u65e5\u672c \ud83d\ude00\"}, {\"s\": \"esc\\\"aped\\\\ \\u0041\"},"
+            + " {\"s\": \"" + longText + "\"}, {\"s\": \"\"}, {\"s\": \"tab\\there\"}]}";
+        AssertSameAsGeneralPath(expression, 40, document);
+        string joined = JmesPath.Compile(expression).Evaluate(JsonDocument.Parse(document).RootElement)!.GetValue<string>();
+        Assert.Contains("\u00e9t\u00e9 \u65e5\u672c \ud83d\ude00", joined, StringComparison.Ordinal);
+        Assert.Contains("esc\"aped\\ A", joined, StringComparison.Ordinal);
+        Assert.Contains(longText, joined, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Join_OfALoneSurrogate_FailsAsTheGeneralPathDoes()
+    {
+        JsonElement input = JsonDocument.Parse("""{"a": [{"s": "ok"}, {"s": "bad \ud800 here"}]}""").RootElement;
+        string folded = Outcome("join(', ', a[].s)", null, input);
+        Assert.StartsWith("invalid-value", folded, StringComparison.Ordinal);
+        Assert.Equal(Outcome("join(', ', a[].s)", null, input, generalPathsOnly: true), folded);
+    }
+
     [Fact]
     public void Join_InsideAJoinsProjection_KeepsBothTextsApart()
     {

@@ -39,7 +39,7 @@ internal sealed partial class Compiler
 
         Node source = call.Arguments[^1];
         Evaluator? glue = fold == FoldKind.Join ? _compiled[call.Arguments[0]] : null;
-        var shape = new FoldShape(fold, call.Offset, glue, general);
+        var shape = new FoldShape(fold, call.Offset, glue, general, fold == FoldKind.Join ? ConstantString(call.Arguments[0]) : null);
         return source switch
         {
             ProjectionNode { Left: FlattenNode flatten } projection =>
@@ -86,7 +86,7 @@ internal sealed partial class Compiler
             {
                 // The general path reads strings only inside join, after the walk and the type checks: a string the
                 // fold cannot read (a lone surrogate escape) is left for it to report.
-                sink = new FoldSink(shape.Kind, right, cost, projectionOffset, shape.Kind == FoldKind.Join ? ReadStringForFold(glue) : null);
+                sink = new FoldSink(shape.Kind, right, cost, projectionOffset, shape.Kind == FoldKind.Join ? shape.ConstantGlue ?? ReadStringForFold(glue) : null);
                 walk(array, projectionOffset, ref sink, ref context);
 
                 // The general path builds the projection's array (charged here), then the function walks it (one step
@@ -105,6 +105,27 @@ internal sealed partial class Compiler
                 sink.Dispose();
             }
         };
+
+    /// <summary>
+    /// The text of a string literal, read once at compile time (a join's glue is nearly always one), or null for
+    /// anything else and for a literal that cannot be read (its evaluation reports that).
+    /// </summary>
+    private static string? ConstantString(Node node)
+    {
+        if (node is not LiteralNode { Value: { Type: JType.String } literal })
+        {
+            return null;
+        }
+
+        try
+        {
+            return literal.String;
+        }
+        catch (InvalidTextException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A string value for a fold; one it cannot read refuses the fold (the general path reports it in its place).</summary>
     internal static string ReadStringForFold(in JValue value)
@@ -126,7 +147,7 @@ internal sealed partial class Compiler
     }
 
     /// <summary>The parts of a folding call that do not depend on the projection.</summary>
-    private sealed record FoldShape(FoldKind Kind, int Offset, Evaluator? Glue, Evaluator General);
+    private sealed record FoldShape(FoldKind Kind, int Offset, Evaluator? Glue, Evaluator General, string? ConstantGlue);
 }
 
 /// <summary>Folds a projection's non-null values into a count, a sum or a joined string as they are produced.</summary>
@@ -182,7 +203,11 @@ internal struct FoldSink(Compiler.FoldKind kind, Evaluator? right, int cost, int
                     _text.Append(glue);
                 }
 
-                _text.Append(Compiler.ReadStringForFold(result));
+                if (!JsonText.TryAppendString(_text, result))
+                {
+                    _text.Append(Compiler.ReadStringForFold(result));
+                }
+
                 if (!context.StringFits(_text.Length))
                 {
                     throw new FoldRefusedException();

@@ -108,6 +108,36 @@ internal static class JsonText
     }
 
     /// <summary>
+    /// Appends an input string without making a string of it first: its text between the quotes, transcoded on the
+    /// stack. False, with nothing appended, for a built string, a string with escapes or a long one (the caller reads it
+    /// the usual way, which also reports what cannot be read).
+    /// </summary>
+    public static bool TryAppendString(StringBuilder text, in JValue value)
+    {
+        if (!value.IsElement)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> raw = JsonMarshal.GetRawUtf8Value(value.Element);
+        ReadOnlySpan<byte> content = raw[1..^1];
+        if (content.Length > 256 || content.Contains((byte)'\\'))
+        {
+            return false;
+        }
+
+        // At most one UTF-16 unit per UTF-8 byte.
+        Span<char> chars = stackalloc char[content.Length];
+        if (System.Text.Unicode.Utf8.ToUtf16(content, chars, out _, out int written, replaceInvalidSequences: false) != OperationStatus.Done)
+        {
+            return false;
+        }
+
+        text.Append(chars[..written]);
+        return true;
+    }
+
+    /// <summary>
     /// Whether a string element equals a string without escapes whose JSON text (quotes included, as
     /// <see cref="JsonMarshal.GetRawUtf8Value"/> gives it) is <paramref name="jsonText"/>.
     /// </summary>
@@ -232,26 +262,37 @@ internal static class JsonText
     }
 
     /// <summary>Writes a value as JSON. Missing values are written as <c>null</c>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static void WriteTo(Utf8JsonWriter writer, in JValue value, ref long budget, int depth = 0)
     {
         if (value.IsElement)
         {
             ChargeElement(ref budget, value.Element);
-            try
-            {
-                value.Element.WriteTo(writer);
-            }
-            catch (InvalidOperationException e) when (writer.CurrentDepth < (writer.Options.MaxDepth == 0 ? 1000 : writer.Options.MaxDepth))
-            {
-                // Not the writer's depth limit: a string or name with a lone surrogate escape, which the writer cannot
-                // decode. (A caller's writer in a state that takes no value is reported the same way: the exception does
-                // not say which, and its stack trace may have no method names under Native AOT.)
-                throw new InvalidTextException(e);
-            }
-
+            WriteElement(writer, value.Element);
             return;
         }
 
+        WriteBuilt(writer, value, ref budget, depth);
+    }
+
+    /// <summary>Writes an element of the input or of a literal (its own method: the try/catch keeps it from inlining).</summary>
+    private static void WriteElement(Utf8JsonWriter writer, JsonElement element)
+    {
+        try
+        {
+            element.WriteTo(writer);
+        }
+        catch (InvalidOperationException e) when (writer.CurrentDepth < (writer.Options.MaxDepth == 0 ? 1000 : writer.Options.MaxDepth))
+        {
+            // Not the writer's depth limit: a string or name with a lone surrogate escape, which the writer cannot
+            // decode. (A caller's writer in a state that takes no value is reported the same way: the exception does
+            // not say which, and its stack trace may have no method names under Native AOT.)
+            throw new InvalidTextException(e);
+        }
+    }
+
+    private static void WriteBuilt(Utf8JsonWriter writer, in JValue value, ref long budget, int depth)
+    {
         Charge(ref budget, 1);
 
         switch (value.Type)
