@@ -261,19 +261,29 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <param name="replaced">The deadline the store replaced.</param>
     private static bool Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold, out long replaced)
     {
-        // Race: readers slide without a lock, and a writer may set the deadline under the map's lock at the same time;
-        // whichever store lands last wins, and both are valid deadlines of an entry accessed just now. A deadline only
-        // ever moves later here, so the wheel's bucket stays at or before it, and the sweeper refiles the node when it
-        // meets it early. An entry read in the same instant the sweeper removes it at its deadline is gone: the read
-        // returned it, and the removal is ordered after that read.
+        // Race: readers slide without a lock, and a writer may set the deadline under the map's lock at the same time.
+        // The store is a compare-and-swap from the deadline this read saw: two readers that both saw the old deadline
+        // cannot have the earlier one (a thread delayed between reading the clock and storing) overwrite the later
+        // one's extension (found by the systematic test SlidingReads_OfTwoReaders_KeepTheLaterExtension); a read that
+        // loses looks again and stores only if it still moves the deadline on by the threshold. A writer's deadline set
+        // after this read saw the old one makes the swap fail the same way, so the read then extends the writer's
+        // deadline or leaves it. A deadline only ever moves later here, so the wheel's bucket stays at or before it,
+        // and the sweeper refiles the node when it meets it early. An entry read in the same instant the sweeper
+        // removes it at its deadline is gone: the read returned it, and the removal is ordered after that read.
         var current = Volatile.Read(ref node.Deadline);
-        replaced = current;
-        if (current < InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline && deadline - current >= threshold)
+        while (current < InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline && deadline - current >= threshold)
         {
-            Volatile.Write(ref node.Deadline, deadline);
-            return true;
+            var seen = Interlocked.CompareExchange(ref node.Deadline, deadline, current);
+            if (seen == current)
+            {
+                replaced = current;
+                return true;
+            }
+
+            current = seen;
         }
 
+        replaced = current;
         return false;
     }
 

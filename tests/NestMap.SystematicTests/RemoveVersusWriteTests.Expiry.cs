@@ -80,6 +80,25 @@ public sealed partial class RemoveVersusWriteTests
         AssertSound(map, expectedCount: 3);
     });
 
+    [Fact]
+    public void SlidingReads_OfTwoReaders_KeepTheLaterExtension() => AssertNoBug(async () =>
+    {
+        // Two reads slide one entry's deadline without a lock. The first may read the clock, and the deadline, before
+        // the clock moves on and the second read stores a later deadline: its own, earlier one must not replace it.
+        var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
+        map.Set("o", "a", 1); // deadline: 64 s from now
+        clock.Advance(TimeSpan.FromSeconds(32));
+        var first = Task.Run(() => map.ContainsKey("o", "a")); // slides to 96 s, or to 112 s if it reads the clock late
+        clock.Advance(TimeSpan.FromSeconds(16));
+        var second = Task.Run(() => map.ContainsKey("o", "a")); // reads the clock at 48 s: slides to 112 s
+        Specification.Assert(await first && await second, "The entry was not found before its deadline.");
+
+        // At 108 s: expired by the first read's deadline, alive by the second's.
+        clock.Advance(TimeSpan.FromSeconds(60));
+        Specification.Assert(map.ContainsKey("o", "a"), "A read's earlier deadline replaced a later read's extension.");
+        AssertSound(map, expectedCount: 1);
+    });
+
     private static (ConcurrentNestedMap<string, string, int> Map, ManualClock Clock) NewExpiringMap(NestedMapOptions<string, string, int> options)
     {
         var clock = new ManualClock();
