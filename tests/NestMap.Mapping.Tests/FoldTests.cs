@@ -51,6 +51,7 @@ public sealed class FoldTests
         "join(',', broken[*])",
         "join(',', [broken[0], `1`][*])",
         "join(broken[0], items[].sku)",
+        "join(`\"\\ud800\"`, items[].sku)",
         "join(&sku, items[].sku)",
         "sum(&price)",
         "length(&price)",
@@ -210,9 +211,10 @@ public sealed class FoldTests
         }
         else
         {
-            // Near the default nesting bound, whether the stack suffices depends on the frame sizes of the tier the
-            // JIT has reached (tier-0 frames are larger), and the two paths' frames differ: each evaluation must give
-            // the right value or a limit error, never a crash or a wrong value.
+            // A smoke test: near the default nesting bound, whether the stack suffices depends on the machine (CI's
+            // usable stack differed from this one's) and the two paths' frames differ, so each evaluation must give the
+            // right value or a limit error, never a crash or a wrong value. The raised-limit case is the one that checks
+            // both paths fail alike.
             foreach (string outcome in new[] { general, fast })
             {
                 foreach (string part in outcome.Split(" | streamed: "))
@@ -245,6 +247,19 @@ public sealed class FoldTests
     public void Join_OfALoneSurrogate_FailsAsTheGeneralPathDoes()
     {
         JsonElement input = JsonDocument.Parse("""{"a": [{"s": "ok"}, {"s": "bad \ud800 here"}]}""").RootElement;
+        string folded = Outcome("join(', ', a[].s)", null, input);
+        Assert.StartsWith("invalid-value", folded, StringComparison.Ordinal);
+        Assert.Equal(Outcome("join(', ', a[].s)", null, input, generalPathsOnly: true), folded);
+    }
+
+    [Fact]
+    public void Join_OfInvalidUtf8_FailsAsTheGeneralPathDoes()
+    {
+        // The reader takes a string with a byte sequence that is not UTF-8 (0xC3 0x28) and only reading it fails: the
+        // fold's transcoding must refuse it too, so that the general path reports it.
+        byte[] json = [.. "{\"a\": [{\"s\": \"ok\"}, {\"s\": \"x"u8, 0xC3, 0x28, .. "y\"}]}"u8];
+        JsonElement input = JsonDocument.Parse(json).RootElement;
+        Assert.Throws<InvalidOperationException>(() => input.GetProperty("a")[1].GetProperty("s").GetString());
         string folded = Outcome("join(', ', a[].s)", null, input);
         Assert.StartsWith("invalid-value", folded, StringComparison.Ordinal);
         Assert.Equal(Outcome("join(', ', a[].s)", null, input, generalPathsOnly: true), folded);

@@ -91,7 +91,8 @@ public sealed partial class RemoveVersusWriteTests
         var first = Task.Run(() => map.ContainsKey("o", "a")); // slides to 96 s, or to 112 s if it reads the clock late
         clock.Advance(TimeSpan.FromSeconds(16));
         var second = Task.Run(() => map.ContainsKey("o", "a")); // reads the clock at 48 s: slides to 112 s
-        Specification.Assert(await first && await second, "The entry was not found before its deadline.");
+        bool foundFirst = await first, foundSecond = await second;
+        Specification.Assert(foundFirst && foundSecond, "The entry was not found before its deadline.");
 
         // At 108 s: expired by the first read's deadline, alive by the second's.
         clock.Advance(TimeSpan.FromSeconds(60));
