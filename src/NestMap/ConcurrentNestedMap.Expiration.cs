@@ -297,14 +297,30 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// and the reader stored its deadline and then reads the state. With a full fence between the store and the load on
     /// each side, at least one sees the other's store: either the resize takes our deadline, or we see the map moved
     /// and carry the deadline to the node's copy in the map that replaced it (and check that one the same way).
-    /// The copy takes our deadline only while it still holds <paramref name="replaced"/>, the deadline our store
-    /// replaced, which the resize copied: a copy holding anything else was written since by someone else (the resize
-    /// taking our deadline, a writer setting a new one, another read, an entry removed and added again under the same
-    /// key) and is left as it is, so a read never overwrites a later write's deadline or extends another entry. This
-    /// runs only when a read stored a deadline, at most about 64 times per window per entry.
+    /// <para>
+    /// The copy takes a carried deadline only while it holds a value of this carry's own chain: <paramref name="replaced"/>
+    /// (the deadline our store replaced, which the resize may have copied) or one this carry stored. A copy holding
+    /// anything else was written since by someone else (a writer setting a new deadline, another read, an entry removed
+    /// and added again under the same key) and is left as it is, so a read never overwrites a later write's deadline or
+    /// extends another entry.
+    /// </para>
+    /// <para>
+    /// Second race resolved here (found by the systematic test TwoSlidingReads_VersusResize_KeepTheLaterExtension): two
+    /// reads slide the old node one after the other, the earlier read from the resize's deadline to its own and the later
+    /// one from that to a later one; if the later read carries first, the copy still holds the resize's deadline, not
+    /// the one the later read replaced, and its carry stops. So after a successful carry, the carrier reads the old
+    /// node again and carries any later deadline it finds there too. Its swap on the copy comes after the later read's
+    /// failed one (which saw the copy before this swap changed it), and interlocked operations are totally ordered, so
+    /// the read of the old node that follows sees the later read's store. This runs only when a read stored a deadline
+    /// on a map that was being replaced, at most about 64 times per window per entry.
+    /// </para>
     /// </remarks>
     private void KeepSlideAcrossResize(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.TimedNode node, long replaced, long deadline)
     {
+        // The deadlines this carry has put on the chain of copies (its own, then later reads' it carried along).
+        Span<long> ours = stackalloc long[8];
+        var count = 0;
+        ours[count++] = deadline;
         for (var hops = 0; hops < 64; hops++)
         {
             Interlocked.MemoryBarrier();
@@ -314,14 +330,56 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             }
 
             if (!_outer.TryGetValue(map.Outer, out var current)
-                || current.Find(node.Key, node.Hash, _innerComparer) is not InnerMap<TOuter, TInner, TValue>.TimedNode copy
-                || Interlocked.CompareExchange(ref copy.Deadline, deadline, replaced) != replaced)
+                || current.Find(node.Key, node.Hash, _innerComparer) is not InnerMap<TOuter, TInner, TValue>.TimedNode copy)
             {
-                return; // the entry or its outer key is gone since, or its copy has a deadline someone else wrote
+                return; // the entry or its outer key is gone since
+            }
+
+            while (true)
+            {
+                if (!CarryInto(copy, replaced, ours[..count], deadline))
+                {
+                    return; // the copy has a deadline someone else wrote
+                }
+
+                var later = Volatile.Read(ref node.Deadline);
+                if (later <= deadline || later >= InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline || count == ours.Length)
+                {
+                    break;
+                }
+
+                ours[count++] = later;
+                deadline = later;
             }
 
             (map, node) = (current, copy);
         }
+    }
+
+    /// <summary>
+    /// Moves <paramref name="copy"/>'s deadline on to <paramref name="target"/> when it holds <paramref name="replaced"/>
+    /// or one of <paramref name="ours"/>; false when it holds an earlier deadline that someone else wrote.
+    /// </summary>
+    private static bool CarryInto(InnerMap<TOuter, TInner, TValue>.TimedNode copy, long replaced, ReadOnlySpan<long> ours, long target)
+    {
+        var current = Volatile.Read(ref copy.Deadline);
+        while (current < target)
+        {
+            if (current != replaced && !ours.Contains(current))
+            {
+                return false;
+            }
+
+            var seen = Interlocked.CompareExchange(ref copy.Deadline, target, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return true; // at or past it already (taken by the resize, or moved on by a later read)
     }
 
     private static void ValidateExpiryOptions(NestedMapOptions<TOuter, TInner, TValue> options)

@@ -100,6 +100,32 @@ public sealed partial class RemoveVersusWriteTests
         AssertSound(map, expectedCount: 1);
     });
 
+    [Fact]
+    public void TwoSlidingReads_VersusResize_KeepTheLaterExtension() => AssertNoBug(
+        async () =>
+        {
+            // Two reads slide the old node of a map being resized and both carry their deadlines to the node's copy;
+            // the later read's carry may come first and find the copy still holding the resize's deadline, not the one
+            // it replaced on the old node. The later deadline must still reach the copy.
+            var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
+            map.Set("o", "a", 1);
+            map.Set("o", "b", 2); // the inner map is full: the next new key grows it into a successor
+            clock.Advance(TimeSpan.FromSeconds(32));
+            var early = Task.Run(() => map.ContainsKey("o", "a")); // slides to 96 s, or to 112 s if it reads the clock late
+            var grow = Task.Run(() => map.Set("o", "c", 3));
+            clock.Advance(TimeSpan.FromSeconds(16));
+            var late = Task.Run(() => map.ContainsKey("o", "a")); // reads the clock at 48 s: slides to 112 s
+            bool foundEarly = await early, foundLate = await late;
+            await grow;
+            Specification.Assert(foundEarly && foundLate, "The entry was not found before its deadline.");
+
+            // At 108 s: expired by the early read's deadline, alive by the late one's.
+            clock.Advance(TimeSpan.FromSeconds(60));
+            Specification.Assert(map.ContainsKey("o", "a"), "The later read's extension was lost in the resize.");
+            AssertSound(map, expectedCount: 3);
+        },
+        iterations: 10_000); // the interleavings are rare: before the fixes, the first bug came after 1,400 to 7,500 schedules
+
     private static (ConcurrentNestedMap<string, string, int> Map, ManualClock Clock) NewExpiringMap(NestedMapOptions<string, string, int> options)
     {
         var clock = new ManualClock();

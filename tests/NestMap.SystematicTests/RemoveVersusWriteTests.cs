@@ -219,17 +219,17 @@ public sealed partial class RemoveVersusWriteTests(ITestOutputHelper output)
         Specification.Assert(map.Count == expectedCount, $"Count is {map.Count}, expected {expectedCount}.");
     }
 
-    private void AssertNoBug(Func<Task> scenario, bool raceChecking = false)
+    private void AssertNoBug(Func<Task> scenario, bool raceChecking = false, uint iterations = Iterations)
     {
-        var report = Explore(scenario, raceChecking);
+        var report = Explore(scenario, raceChecking, iterations);
         Assert.Empty(report.UncontrolledInvocations);
         Assert.True(report.NumOfFoundBugs == 0, string.Join(Environment.NewLine, report.BugReports));
     }
 
-    private TestReport Explore(Func<Task> scenario, bool raceChecking = false)
+    private TestReport Explore(Func<Task> scenario, bool raceChecking = false, uint iterations = Iterations)
     {
         var configuration = Configuration.Create()
-            .WithTestingIterations(Iterations)
+            .WithTestingIterations(iterations)
             .WithMemoryAccessRaceCheckingEnabled(raceChecking)
             .WithTelemetryEnabled(false);
         using var engine = TestingEngine.Create(configuration, scenario);
