@@ -121,7 +121,33 @@ public sealed class FoldTests
     [MemberData(nameof(SharedPathCases))]
     public void SharedPaths_AndGeneral_AgreeUnderEveryBudget(string expression) => AssertSameAsGeneralPath(expression, 120);
 
+    public static TheoryData<string> FieldWriterCases => new()
+    {
+        "items[*].{s: sku, p: price, q: qty, t: tags}",
+        "items[].{s: \"sku\", n: nothing}",
+        "mixed[*].{y: y}",
+        "mixed[].y",
+        "items[*].sku",
+        "items[].price",
+        "items[?qty > `1`].{s: sku, q: qty}",
+        "items[?qty > `1`].sku",
+        "{a: text, b: nums, c: missing, d: empty}",
+        "{a: text, b: text, c: nums[0]}",
+        "[text, nums, missing]",
+        "[{a: `1`}, {a: null}, {b: `2`}][*].{x: a}",
+        "[{a: `1`}, {a: null}][*].a",
+        "nested[].{v: @, w: x}",
+        "items[0].{s: sku, t: tags}.{u: t, v: s}",
+    };
+
     [Theory]
+    [MemberData(nameof(FieldWriterCases))]
+    public void FieldWriters_AndGeneral_AgreeUnderEveryBudget(string expression) => AssertSameAsGeneralPath(expression, 80);
+
+    [Theory]
+    [InlineData("x.{a: y, b: z}")]
+    [InlineData("[x][*].z")]
+    [InlineData("[x][*].{a: y}")]
     [InlineData("x.z")]
     [InlineData("x.y")]
     [InlineData("{a: c && x.z.p, b: c && x.z.q}")]

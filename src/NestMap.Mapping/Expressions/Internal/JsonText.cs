@@ -275,6 +275,13 @@ internal static class JsonText
         WriteBuilt(writer, value, ref budget, depth);
     }
 
+    /// <summary>Writes an element of the input or of a literal, charged as <see cref="WriteTo"/> charges it.</summary>
+    public static void WriteElementValue(Utf8JsonWriter writer, JsonElement element, ref long budget)
+    {
+        ChargeElement(ref budget, element);
+        WriteElement(writer, element);
+    }
+
     /// <summary>Writes an element of the input or of a literal (its own method: the try/catch keeps it from inlining).</summary>
     private static void WriteElement(Utf8JsonWriter writer, JsonElement element)
     {

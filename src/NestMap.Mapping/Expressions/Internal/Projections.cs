@@ -122,6 +122,17 @@ internal struct WriteSink(Compiler.ItemWriter right, int cost, int offset, Utf8J
         context.Steps(cost, offset);
         context.Build(1, offset);
 
+        // A plain field of an input object is read straight from the element (as its evaluator would, without the call).
+        if (right.Field is { } field && item.IsElement)
+        {
+            if (item.Type == JType.Object && item.Element.TryGetProperty(field.Utf8, out JsonElement found) && found.ValueKind != JsonValueKind.Null)
+            {
+                JsonText.WriteElementValue(writer, found, ref Budget);
+            }
+
+            return;
+        }
+
         // A list or hash is never null, so it is streamed unseen; anything else is evaluated and written unless null.
         if (right is { Streamer: { } streamer, NeverNull: true })
         {
