@@ -309,10 +309,19 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// reads slide the old node one after the other, the earlier read from the resize's deadline to its own and the later
     /// one from that to a later one; if the later read carries first, the copy still holds the resize's deadline, not
     /// the one the later read replaced, and its carry stops. So after a successful carry, the carrier reads the old
-    /// node again and carries any later deadline it finds there too. Its swap on the copy comes after the later read's
-    /// failed one (which saw the copy before this swap changed it), and interlocked operations are totally ordered, so
-    /// the read of the old node that follows sees the later read's store. This runs only when a read stored a deadline
-    /// on a map that was being replaced, at most about 64 times per window per entry.
+    /// node again and carries any later deadline it finds there too. The later read stored on the old node, fenced and
+    /// then looked at the copy; the carrier swapped on the copy, fenced and then reads the old node: with a full fence
+    /// on each side between the store and the load, at least one of them sees the other's store, so either the later
+    /// read's carry finds our deadline (and succeeds) or we find its store. This runs only when a read stored a
+    /// deadline on a map that was being replaced, at most about 64 times per window per entry.
+    /// </para>
+    /// <para>
+    /// Known window, left open: a read that found the successor slides the copy itself, to an earlier deadline than a
+    /// read that found the old map slides the original to; the latter's carry finds on the copy a deadline that is
+    /// not of its chain and cannot tell it from a writer's, so it stops, and the entry expires early by the gap
+    /// between the two reads' clock readings. Closing it needs the carry to know that nothing wrote the entry since
+    /// the copy (the node's version, which writers bump before storing a deadline) and that the copy is the one made
+    /// from this node (a re-added entry starts at version 0 too).
     /// </para>
     /// </remarks>
     private void KeepSlideAcrossResize(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.TimedNode node, long replaced, long deadline)
@@ -321,6 +330,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         Span<long> ours = stackalloc long[8];
         var count = 0;
         ours[count++] = deadline;
+        var root = node; // the node this read slid: later reads that found the same map slide it too
         for (var hops = 0; hops < 64; hops++)
         {
             Interlocked.MemoryBarrier();
@@ -342,7 +352,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                     return; // the copy has a deadline someone else wrote
                 }
 
-                var later = Volatile.Read(ref node.Deadline);
+                // A full fence between our swap on the copy and these loads (Interlocked operations are fences in
+                // .NET; stated, not assumed): with the later read's fence between its store and its look at the copy,
+                // one of us sees the other's store. Read the node this hop carries from, and the node this read slid
+                // (after two resizes, a later read of that first map carries from it to a copy two maps on).
+                Interlocked.MemoryBarrier();
+                var later = Math.Max(Volatile.Read(ref node.Deadline), Volatile.Read(ref root.Deadline));
                 if (later <= deadline || later >= InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline || count == ours.Length)
                 {
                     break;
