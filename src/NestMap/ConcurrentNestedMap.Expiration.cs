@@ -258,8 +258,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// <param name="node">The node.</param>
     /// <param name="deadline">The new deadline.</param>
     /// <param name="threshold">How far it must move.</param>
-    /// <param name="replaced">The deadline the store replaced.</param>
-    private static bool Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold, out long replaced)
+    /// <param name="version">The entry's version when the deadline was stored (see <see cref="KeepSlideAcrossResize"/>).</param>
+    private static bool Slide(InnerMap<TOuter, TInner, TValue>.TimedNode node, long deadline, long threshold, out int version)
     {
         // Race: readers slide without a lock, and a writer may set the deadline under the map's lock at the same time.
         // The store is a compare-and-swap from the deadline this read saw: two readers that both saw the old deadline
@@ -273,21 +273,23 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
         var current = Volatile.Read(ref node.Deadline);
         while (current < InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline && deadline - current >= threshold)
         {
+            // Writers bump the version before they store a deadline: read after the deadline we saw, it is at least
+            // the version of the write that stored it.
+            version = Volatile.Read(ref node.Version);
             var seen = Interlocked.CompareExchange(ref node.Deadline, deadline, current);
             if (seen == current)
             {
-                replaced = current;
                 return true;
             }
 
             current = seen;
         }
 
-        replaced = current;
+        version = 0;
         return false;
     }
 
-    /// <summary>After a lock-free read slid <paramref name="node"/> from <paramref name="replaced"/> to <paramref name="deadline"/>, makes sure a resize of <paramref name="map"/> did not drop the new deadline.</summary>
+    /// <summary>After a lock-free read slid <paramref name="node"/> to <paramref name="deadline"/>, makes sure a resize of <paramref name="map"/> did not drop the new deadline.</summary>
     /// <remarks>
     /// Race resolved here (found by the systematic test SlidingRead_VersusResize_KeepsTheReadsExtension): a resize
     /// copies every timed node with its deadline under the map's lock, and a read that found the old node slides it
@@ -296,41 +298,23 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// and then takes each original's deadline into its copy if later (<see cref="InnerMap{TOuter, TInner, TValue}.MarkMoved_NeedsLock"/>),
     /// and the reader stored its deadline and then reads the state. With a full fence between the store and the load on
     /// each side, at least one sees the other's store: either the resize takes our deadline, or we see the map moved
-    /// and carry the deadline to the node's copy in the map that replaced it (and check that one the same way).
+    /// and carry the deadline to the node's copy (and check that one the same way, across further resizes).
     /// <para>
-    /// The copy takes a carried deadline only while it holds a value of this carry's own chain: <paramref name="replaced"/>
-    /// (the deadline our store replaced, which the resize may have copied) or one this carry stored. A copy holding
-    /// anything else was written since by someone else (a writer setting a new deadline, another read, an entry removed
-    /// and added again under the same key) and is left as it is, so a read never overwrites a later write's deadline or
-    /// extends another entry.
-    /// </para>
-    /// <para>
-    /// Second race resolved here (found by the systematic test TwoSlidingReads_VersusResize_KeepTheLaterExtension): two
-    /// reads slide the old node one after the other, the earlier read from the resize's deadline to its own and the later
-    /// one from that to a later one; if the later read carries first, the copy still holds the resize's deadline, not
-    /// the one the later read replaced, and its carry stops. So after a successful carry, the carrier reads the old
-    /// node again and carries any later deadline it finds there too. The later read stored on the old node, fenced and
-    /// then looked at the copy; the carrier swapped on the copy, fenced and then reads the old node: with a full fence
-    /// on each side between the store and the load, at least one of them sees the other's store, so either the later
-    /// read's carry finds our deadline (and succeeds) or we find its store. This runs only when a read stored a
-    /// deadline on a map that was being replaced, at most about 64 times per window per entry.
-    /// </para>
-    /// <para>
-    /// Known window, left open: a read that found the successor slides the copy itself, to an earlier deadline than a
-    /// read that found the old map slides the original to; the latter's carry finds on the copy a deadline that is
-    /// not of its chain and cannot tell it from a writer's, so it stops, and the entry expires early by the gap
-    /// between the two reads' clock readings. Closing it needs the carry to know that nothing wrote the entry since
-    /// the copy (the node's version, which writers bump before storing a deadline) and that the copy is the one made
-    /// from this node (a re-added entry starts at version 0 too).
+    /// The carry waits for the resize to finish (it takes the moved map's lock, which the resize holds from the copy
+    /// to the mark: the only lock a read ever takes, on this rare path), then follows the link from the node to the
+    /// copy made from it (<see cref="InnerMap{TOuter, TInner, TValue}.MarkMoved_NeedsLock"/> leaves it in the node's
+    /// free wheel slot), and moves the copy's deadline later by compare-and-swap while the copy's version is still
+    /// <paramref name="version"/>, the entry's version when the read stored its deadline. A copy keeps its original's
+    /// version and writers bump it before storing a deadline, so a changed version means a write since, whose deadline
+    /// stands; the link, not a lookup by key, means a removed and re-added entry (a new node, at version 0 again) is
+    /// never extended by a read of the old one. Moving only later, the carries of reads racing each other and the
+    /// resize all leave the latest deadline, in any order (the systematic tests TwoSlidingReads_VersusResize and
+    /// SlidingReads_OfTwoReaders). Left: a writer that stores exactly the deadline a carry just read, between its read
+    /// and its swap, is overwritten (value ABA). This runs only when a read stored a deadline on a map being replaced.
     /// </para>
     /// </remarks>
-    private void KeepSlideAcrossResize(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.TimedNode node, long replaced, long deadline)
+    private static void KeepSlideAcrossResize(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.TimedNode node, int version, long deadline)
     {
-        // The deadlines this carry has put on the chain of copies (its own, then later reads' it carried along).
-        Span<long> ours = stackalloc long[8];
-        var count = 0;
-        ours[count++] = deadline;
-        var root = node; // the node this read slid: later reads that found the same map slide it too
         for (var hops = 0; hops < 64; hops++)
         {
             Interlocked.MemoryBarrier();
@@ -339,48 +323,30 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
                 return; // live (any later resize reads our store), or retired (the entry left with its map)
             }
 
-            if (!_outer.TryGetValue(map.Outer, out var current)
-                || current.Find(node.Key, node.Hash, _innerComparer) is not InnerMap<TOuter, TInner, TValue>.TimedNode copy)
+            InnerMap<TOuter, TInner, TValue>.TimedNode? copy;
+            lock (map)
             {
-                return; // the entry or its outer key is gone since
+                // The resize that moved the map is over: a node of the map when it was copied links to its copy; a node
+                // removed or replaced before that is in no wheel and links to nothing.
+                copy = node.WheelPrev;
             }
 
-            while (true)
+            if (copy is null || !CarryInto(copy, version, deadline))
             {
-                if (!CarryInto(copy, replaced, ours[..count], deadline))
-                {
-                    return; // the copy has a deadline someone else wrote
-                }
-
-                // A full fence between our swap on the copy and these loads (Interlocked operations are fences in
-                // .NET; stated, not assumed): with the later read's fence between its store and its look at the copy,
-                // one of us sees the other's store. Read the node this hop carries from, and the node this read slid
-                // (after two resizes, a later read of that first map carries from it to a copy two maps on).
-                Interlocked.MemoryBarrier();
-                var later = Math.Max(Volatile.Read(ref node.Deadline), Volatile.Read(ref root.Deadline));
-                if (later <= deadline || later >= InnerMap<TOuter, TInner, TValue>.TimedNode.NoDeadline || count == ours.Length)
-                {
-                    break;
-                }
-
-                ours[count++] = later;
-                deadline = later;
+                return; // the entry left before the resize, or was written since
             }
 
-            (map, node) = (current, copy);
+            (map, node) = (copy.Owner, copy);
         }
     }
 
-    /// <summary>
-    /// Moves <paramref name="copy"/>'s deadline on to <paramref name="target"/> when it holds <paramref name="replaced"/>
-    /// or one of <paramref name="ours"/>; false when it holds an earlier deadline that someone else wrote.
-    /// </summary>
-    private static bool CarryInto(InnerMap<TOuter, TInner, TValue>.TimedNode copy, long replaced, ReadOnlySpan<long> ours, long target)
+    /// <summary>Moves <paramref name="copy"/>'s deadline later, to <paramref name="target"/>, unless its version shows a write since; false then.</summary>
+    private static bool CarryInto(InnerMap<TOuter, TInner, TValue>.TimedNode copy, int version, long target)
     {
         var current = Volatile.Read(ref copy.Deadline);
         while (current < target)
         {
-            if (current != replaced && !ours.Contains(current))
+            if (Volatile.Read(ref copy.Version) != version)
             {
                 return false;
             }
@@ -394,7 +360,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             current = seen;
         }
 
-        return true; // at or past it already (taken by the resize, or moved on by a later read)
+        return Volatile.Read(ref copy.Version) == version; // at or past it already (taken by the resize, or a later read)
     }
 
     private static void ValidateExpiryOptions(NestedMapOptions<TOuter, TInner, TValue> options)
@@ -551,9 +517,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
             }
         }
 
-        if (timed is not null && _accessTtl != 0 && Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl), out long replaced))
+        if (timed is not null && _accessTtl != 0 && Slide(timed, now + _accessTtl, SlideThreshold(_accessTtl), out int version))
         {
-            KeepSlideAcrossResize(map, timed, replaced, now + _accessTtl);
+            KeepSlideAcrossResize(map, timed, version, now + _accessTtl);
         }
 
         if (idle is not null)

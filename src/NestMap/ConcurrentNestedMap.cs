@@ -178,7 +178,11 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="value">The value when found; otherwise the default of <typeparamref name="TValue"/>.</param>
     /// <returns><see langword="true"/> when the entry exists.</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
-    /// <remarks>An entry whose deadline has passed is not returned, even before it is removed. With sliding expiry, a read extends the entry's life.</remarks>
+    /// <remarks>
+    /// An entry whose deadline has passed is not returned, even before it is removed. With sliding expiry, a read
+    /// extends the entry's life; a read that extends it while its inner map is being resized waits for the resize to end
+    /// (the one case in which a read waits on a lock), so that the extension reaches the resized map.
+    /// </remarks>
     public bool TryGetValue(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
     {
         var node = FindNode(outer, inner, HashOf(inner));
@@ -197,6 +201,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <param name="inner">The inner key.</param>
     /// <returns><see langword="true"/> when the entry exists.</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
+    /// <remarks>A read, as <see cref="TryGetValue"/> is: it extends a sliding deadline.</remarks>
     public bool ContainsKey(TOuter outer, TInner inner) => FindNode(outer, inner, HashOf(inner)) is not null;
 
     /// <summary>Gets whether an outer key holds at least one entry (counting expired entries not yet removed, as <see cref="Count"/> does, but not an outer key past its idle deadline), without taking a lock.</summary>

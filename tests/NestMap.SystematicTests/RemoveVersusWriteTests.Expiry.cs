@@ -126,6 +126,66 @@ public sealed partial class RemoveVersusWriteTests
         },
         iterations: 10_000); // the interleavings are rare: before the fixes, the first bug came after 1,400 to 7,500 schedules
 
+    [Fact]
+    public void SlidingReads_OfTheOldAndTheNewMap_KeepTheLaterExtension() => AssertNoBug(
+        async () =>
+        {
+            // A read that found the old map and one that found the map replacing it slide the same entry: one the
+            // original, one its copy. Whichever read the clock later, its deadline must be the entry's in the end.
+            var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
+            map.Set("o", "a", 1);
+            map.Set("o", "b", 2); // the inner map is full: the next new key grows it into a successor
+            clock.Advance(TimeSpan.FromSeconds(32));
+            var first = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
+            var grow = Task.Run(() => map.Set("o", "c", 3));
+            var second = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
+            clock.Advance(TimeSpan.FromSeconds(16)); // each read sees 32 s or 48 s: deadline 96 s or 112 s
+            bool foundFirst = await first, foundSecond = await second;
+            await grow;
+            Specification.Assert(foundFirst && foundSecond, "The entry was not found before its deadline.");
+
+            // At 108 s the entry is alive exactly when a read saw 48 s.
+            bool readLate = clock.LatestRead == 1_000_000 + TimeSpan.FromSeconds(48).Ticks;
+            clock.Advance(TimeSpan.FromSeconds(60));
+            Specification.Assert(
+                map.ContainsKey("o", "a") == readLate,
+                readLate ? "The later read's extension was lost in the resize." : "The entry outlived its reads' deadline.");
+            AssertSound(map, expectedCount: 3);
+        },
+        iterations: 10_000);
+
+    [Fact]
+    public void SlidingReads_AcrossTwoResizes_KeepTheLaterExtension() => AssertNoBug(
+        async () =>
+        {
+            // The same as SlidingReads_OfTheOldAndTheNewMap, with the map resized twice while the reads run: a carry
+            // follows the entry from copy to copy.
+            var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
+            map.Set("o", "a", 1);
+            map.Set("o", "b", 2); // full: c grows the map to four buckets, and e (the fifth entry) grows it again
+            clock.Advance(TimeSpan.FromSeconds(32));
+            var first = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
+            var grow = Task.Run(() =>
+            {
+                map.Set("o", "c", 3);
+                map.Set("o", "d", 4);
+                map.Set("o", "e", 5);
+            });
+            var second = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
+            clock.Advance(TimeSpan.FromSeconds(16));
+            bool foundFirst = await first, foundSecond = await second;
+            await grow;
+            Specification.Assert(foundFirst && foundSecond, "The entry was not found before its deadline.");
+
+            bool readLate = clock.LatestRead == 1_000_000 + TimeSpan.FromSeconds(48).Ticks;
+            clock.Advance(TimeSpan.FromSeconds(60));
+            Specification.Assert(
+                map.ContainsKey("o", "a") == readLate,
+                readLate ? "The later read's extension was lost in the resizes." : "The entry outlived its reads' deadline.");
+            AssertSound(map, expectedCount: 5);
+        },
+        iterations: 10_000);
+
     private static (ConcurrentNestedMap<string, string, int> Map, ManualClock Clock) NewExpiringMap(NestedMapOptions<string, string, int> options)
     {
         var clock = new ManualClock();
@@ -148,7 +208,42 @@ public sealed partial class RemoveVersusWriteTests
 
         public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
-        public override long GetTimestamp() => Volatile.Read(ref _now);
+        [ThreadStatic]
+        private static bool t_reading;
+
+        private long _latestRead;
+
+        /// <summary>Gets the latest time a read made inside <see cref="Reading"/> saw.</summary>
+        public long LatestRead => Volatile.Read(ref _latestRead);
+
+        public override long GetTimestamp()
+        {
+            var now = Volatile.Read(ref _now);
+            if (t_reading)
+            {
+                // Only the scenario's reads of one entry run inside Reading; the maximum over them is what it checks.
+                long seen;
+                while (now > (seen = Volatile.Read(ref _latestRead)) && Interlocked.CompareExchange(ref _latestRead, now, seen) != seen)
+                {
+                }
+            }
+
+            return now;
+        }
+
+        /// <summary>Runs <paramref name="read"/>, recording the times it reads.</summary>
+        public static bool Reading(Func<bool> read)
+        {
+            t_reading = true;
+            try
+            {
+                return read();
+            }
+            finally
+            {
+                t_reading = false;
+            }
+        }
 
         public void Advance(TimeSpan by) => Interlocked.Add(ref _now, by.Ticks);
 

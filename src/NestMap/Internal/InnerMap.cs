@@ -203,25 +203,13 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
                 // in no wheel at all (the entry a growing write adds) has neither link.
                 if (node is TimedNode { WheelNext: null, WheelPrev: { } original } copy)
                 {
-                    // Race resolved here (found by the systematic test TwoSlidingReads_VersusResize_KeepTheLaterExtension):
-                    // a read may slide the original between our read of its deadline and our store into the copy, see
-                    // the map moved, and try to carry its deadline while the copy still holds the one copied before:
-                    // its carry expects the deadline it replaced and gives up. So read the original again after the
-                    // store, and take its deadline again until it stays put (only reads move it now, and only later).
-                    var deadline = Volatile.Read(ref original.Deadline);
-                    while (true)
-                    {
-                        TakeLaterDeadline(copy, deadline);
-                        var again = Volatile.Read(ref original.Deadline);
-                        if (again == deadline)
-                        {
-                            break;
-                        }
-
-                        deadline = again;
-                    }
-
+                    TakeLaterDeadline(copy, Volatile.Read(ref original.Deadline));
                     TimerWheel<TOuter, TInner, TValue>.Substitute(original, copy);
+
+                    // The original is in no wheel list now: its free slot links it to its copy, for a read that slid
+                    // the original and carries its deadline (ConcurrentNestedMap.KeepSlideAcrossResize reads it under
+                    // this map's lock, once this walk is over). WheelNext stays null: the original is not scheduled.
+                    original.WheelPrev = copy;
                 }
             }
         }
