@@ -209,7 +209,7 @@ public sealed partial class RemoveVersusWriteTests
         public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
         [ThreadStatic]
-        private static bool t_reading;
+        private static bool s_reading;
 
         private long _latestRead;
 
@@ -219,7 +219,7 @@ public sealed partial class RemoveVersusWriteTests
         public override long GetTimestamp()
         {
             var now = Volatile.Read(ref _now);
-            if (t_reading)
+            if (s_reading)
             {
                 // Only the scenario's reads of one entry run inside Reading; the maximum over them is what it checks.
                 long seen;
@@ -234,14 +234,14 @@ public sealed partial class RemoveVersusWriteTests
         /// <summary>Runs <paramref name="read"/>, recording the times it reads.</summary>
         public static bool Reading(Func<bool> read)
         {
-            t_reading = true;
+            s_reading = true;
             try
             {
                 return read();
             }
             finally
             {
-                t_reading = false;
+                s_reading = false;
             }
         }
 
