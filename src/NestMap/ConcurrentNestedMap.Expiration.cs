@@ -21,7 +21,7 @@ namespace NestMap;
 /// </remarks>
 public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDisposable
 {
-    /// <summary>Guards both wheels and every node's wheel links.</summary>
+    /// <summary>Guards both wheels and every node's wheel links (a moved map's nodes aside: see <see cref="KeepSlideAcrossResize"/>).</summary>
     private readonly object _wheelLock = new();
 
     /// <summary>Guards the timer's bookkeeping (<see cref="_timerSetFor"/>, <see cref="_timerApplying"/>, <see cref="_timerGeneration"/>); never held while the timer itself is called (see <see cref="SyncTimer"/>).</summary>
@@ -308,8 +308,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// version and writers bump it before storing a deadline, so a changed version means a write since, whose deadline
     /// stands; the link, not a lookup by key, means a removed and re-added entry (a new node, at version 0 again) is
     /// never extended by a read of the old one. Moving only later, the carries of reads racing each other and the
-    /// resize all leave the latest deadline, in any order (the systematic tests TwoSlidingReads_VersusResize and
-    /// SlidingReads_OfTwoReaders). Left: a writer that stores exactly the deadline a carry just read, between its read
+    /// resize all leave the latest deadline, in any order (the systematic tests TwoSlidingReads_VersusResize,
+    /// SlidingReads_OfTheOldAndTheNewMap and SlidingReads_AcrossTwoResizes). A read that saw a write's version but
+    /// swapped before the write stored its deadline carries its own deadline over the write's through a resize, where
+    /// without one the write's would stand: it read the new value, so it counts as a read after the write. Left: a writer that stores exactly the deadline a carry just read, between its read
     /// and its swap, is overwritten (value ABA). This runs only when a read stored a deadline on a map being replaced.
     /// </para>
     /// </remarks>

@@ -23,7 +23,9 @@ namespace NestMap;
 /// <para>
 /// Thread safety: every member is safe to call from any number of threads at once. Each operation on one
 /// (outer, inner) pair is atomic and linearizable. Reads (<see cref="TryGetValue"/>, <see cref="ContainsKey"/>,
-/// <see cref="ContainsOuter"/>, <see cref="CountOf"/>) take no lock. Writes take one lock: the lock of the inner map
+/// <see cref="ContainsOuter"/>, <see cref="CountOf"/>) take no lock, but for one rare case: with
+/// <see cref="NestedMapOptions{TOuter, TInner, TValue}.ExpireAfterAccess"/>, a read that extends an entry's deadline while
+/// its inner map is being resized waits for the resize to end. Writes take one lock: the lock of the inner map
 /// of their outer key, so writers to different outer keys do not contend. Factories passed to
 /// <see cref="GetOrAdd(TOuter, TInner, Func{TOuter, TInner, TValue})"/> and
 /// <see cref="AddOrUpdate(TOuter, TInner, Func{TOuter, TInner, TValue}, Func{TOuter, TInner, TValue, TValue})"/> run

@@ -104,9 +104,9 @@ public sealed partial class RemoveVersusWriteTests
     public void TwoSlidingReads_VersusResize_KeepTheLaterExtension() => AssertNoBug(
         async () =>
         {
-            // Two reads slide the old node of a map being resized and both carry their deadlines to the node's copy;
-            // the later read's carry may come first and find the copy still holding the resize's deadline, not the one
-            // it replaced on the old node. The later deadline must still reach the copy.
+            // Two reads slide the old node of a map being resized and both carry their deadlines to the node's copy,
+            // in either order, racing the resize's own take of the original's deadline: the later deadline must reach
+            // the copy.
             var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
             map.Set("o", "a", 1);
             map.Set("o", "b", 2); // the inner map is full: the next new key grows it into a successor
@@ -183,6 +183,31 @@ public sealed partial class RemoveVersusWriteTests
                 map.ContainsKey("o", "a") == readLate,
                 readLate ? "The later read's extension was lost in the resizes." : "The entry outlived its reads' deadline.");
             AssertSound(map, expectedCount: 5);
+        },
+        iterations: 10_000);
+
+    [Fact]
+    public void SlidingRead_VersusWriteAndResize_LeavesTheLaterWritesDeadline() => AssertNoBug(
+        async () =>
+        {
+            // A read racing a write with a short per-call TTL and a resize: a read that returned the old value came
+            // before the write, so its carry must not put its longer deadline over the write's.
+            var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
+            map.Set("o", "a", 1);
+            map.Set("o", "b", 2); // the inner map is full: the next new key grows it into a successor
+            clock.Advance(TimeSpan.FromSeconds(32));
+            var read = Task.Run(() => map.TryGetValue("o", "a", out var value) ? value : 0);
+            var write = Task.Run(() => map.Set("o", "a", 2, TimeSpan.FromSeconds(1)));
+            var grow = Task.Run(() => map.Set("o", "c", 3));
+            int seen = await read;
+            await write;
+            await grow;
+            Specification.Assert(seen is 1 or 2, "The entry was not found before its deadline.");
+
+            // At 40 s the write's deadline (33 s) has passed; a read that saw the old value must not have extended it.
+            clock.Advance(TimeSpan.FromSeconds(8));
+            Specification.Assert(seen == 2 || !map.ContainsKey("o", "a"), "A read before the write extended the write's deadline.");
+            AssertSound(map, expectedCount: 3);
         },
         iterations: 10_000);
 

@@ -488,7 +488,11 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
     /// </summary>
     /// <remarks>
     /// The wheel links and the deadline live in the entry itself, so scheduling allocates nothing. The links are read
-    /// and written only under the wheel lock. <see cref="Deadline"/> is written under the owner's lock by writes, and
+    /// and written under the wheel lock, with one exception: once a resize has moved the node's map, the node is in no
+    /// wheel list, and <see cref="WheelPrev"/> links it to its copy in the successor (null when the node had left the
+    /// map before the copy); that link is set by the resize and read under the moved map's lock, and nothing else
+    /// touches a moved map's nodes. (An original is never in a live chain, so MarkMoved_NeedsLock, which takes a node
+    /// with a null WheelNext and a WheelPrev for a copy not yet in the wheel, never meets one.) <see cref="Deadline"/> is written under the owner's lock by writes, and
     /// without a lock by reads that slide it later (a volatile store of a 64-bit value, atomic on the 64-bit platforms
     /// .NET 10 supports); a node whose deadline moved later than its wheel bucket is refiled when the sweeper meets it.
     /// </remarks>
