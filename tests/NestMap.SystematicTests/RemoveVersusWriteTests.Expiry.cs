@@ -128,63 +128,48 @@ public sealed partial class RemoveVersusWriteTests
 
     [Fact]
     public void SlidingReads_OfTheOldAndTheNewMap_KeepTheLaterExtension() => AssertNoBug(
-        async () =>
-        {
-            // A read that found the old map and one that found the map replacing it slide the same entry: one the
-            // original, one its copy. Whichever read the clock later, its deadline must be the entry's in the end.
-            var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
-            map.Set("o", "a", 1);
-            map.Set("o", "b", 2); // the inner map is full: the next new key grows it into a successor
-            clock.Advance(TimeSpan.FromSeconds(32));
-            var first = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
-            var grow = Task.Run(() => map.Set("o", "c", 3));
-            var second = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
-            clock.Advance(TimeSpan.FromSeconds(16)); // each read sees 32 s or 48 s: deadline 96 s or 112 s
-            bool foundFirst = await first, foundSecond = await second;
-            await grow;
-            Specification.Assert(foundFirst && foundSecond, "The entry was not found before its deadline.");
-
-            // At 108 s the entry is alive exactly when a read saw 48 s.
-            bool readLate = clock.LatestRead == 1_000_000 + TimeSpan.FromSeconds(48).Ticks;
-            clock.Advance(TimeSpan.FromSeconds(60));
-            Specification.Assert(
-                map.ContainsKey("o", "a") == readLate,
-                readLate ? "The later read's extension was lost in the resize." : "The entry outlived its reads' deadline.");
-            AssertSound(map, expectedCount: 3);
-        },
+        TwoSlidingReadsAgainst(map => map.Set("o", "c", 3), entries: 3), // c grows the full map into a successor
         iterations: 10_000);
 
     [Fact]
     public void SlidingReads_AcrossTwoResizes_KeepTheLaterExtension() => AssertNoBug(
-        async () =>
-        {
-            // The same as SlidingReads_OfTheOldAndTheNewMap, with the map resized twice while the reads run: a carry
-            // follows the entry from copy to copy.
-            var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
-            map.Set("o", "a", 1);
-            map.Set("o", "b", 2); // full: c grows the map to four buckets, and e (the fifth entry) grows it again
-            clock.Advance(TimeSpan.FromSeconds(32));
-            var first = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
-            var grow = Task.Run(() =>
+        TwoSlidingReadsAgainst(
+            map =>
             {
-                map.Set("o", "c", 3);
+                map.Set("o", "c", 3); // grows the map to four buckets
                 map.Set("o", "d", 4);
-                map.Set("o", "e", 5);
-            });
-            var second = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
-            clock.Advance(TimeSpan.FromSeconds(16));
-            bool foundFirst = await first, foundSecond = await second;
-            await grow;
-            Specification.Assert(foundFirst && foundSecond, "The entry was not found before its deadline.");
-
-            bool readLate = clock.LatestRead == 1_000_000 + TimeSpan.FromSeconds(48).Ticks;
-            clock.Advance(TimeSpan.FromSeconds(60));
-            Specification.Assert(
-                map.ContainsKey("o", "a") == readLate,
-                readLate ? "The later read's extension was lost in the resizes." : "The entry outlived its reads' deadline.");
-            AssertSound(map, expectedCount: 5);
-        },
+                map.Set("o", "e", 5); // the fifth entry grows it again: a carry follows the entry from copy to copy
+            },
+            entries: 5),
         iterations: 10_000);
+
+    /// <summary>
+    /// Two reads of one entry racing <paramref name="grow"/> (which resizes the inner map while they run) and a clock
+    /// step: one may slide the original and the other its copy. Whichever read the clock later, its deadline must be
+    /// the entry's in the end.
+    /// </summary>
+    private static Func<Task> TwoSlidingReadsAgainst(Action<ConcurrentNestedMap<string, string, int>> grow, int entries) => async () =>
+    {
+        var (map, clock) = NewExpiringMap(new() { ExpireAfterAccess = TimeSpan.FromSeconds(64) });
+        map.Set("o", "a", 1);
+        map.Set("o", "b", 2); // the inner map is full: the next new key grows it into a successor
+        clock.Advance(TimeSpan.FromSeconds(32));
+        var first = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
+        var growing = Task.Run(() => grow(map));
+        var second = Task.Run(() => ManualClock.Reading(() => map.ContainsKey("o", "a")));
+        clock.Advance(TimeSpan.FromSeconds(16)); // each read sees 32 s or 48 s: deadline 96 s or 112 s
+        bool foundFirst = await first, foundSecond = await second;
+        await growing;
+        Specification.Assert(foundFirst && foundSecond, "The entry was not found before its deadline.");
+
+        // At 108 s the entry is alive exactly when a read saw 48 s.
+        bool readLate = clock.LatestRead == 1_000_000 + TimeSpan.FromSeconds(48).Ticks;
+        clock.Advance(TimeSpan.FromSeconds(60));
+        Specification.Assert(
+            map.ContainsKey("o", "a") == readLate,
+            readLate ? "The later read's extension was lost in a resize." : "The entry outlived its reads' deadline.");
+        AssertSound(map, expectedCount: entries);
+    };
 
     [Fact]
     public void SlidingRead_VersusWriteAndResize_LeavesTheLaterWritesDeadline() => AssertNoBug(
