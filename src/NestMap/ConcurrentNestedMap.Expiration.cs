@@ -311,8 +311,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// resize all leave the latest deadline, in any order (the systematic tests TwoSlidingReads_VersusResize,
     /// SlidingReads_OfTheOldAndTheNewMap and SlidingReads_AcrossTwoResizes). A read that saw a write's version but
     /// swapped before the write stored its deadline carries its own deadline over the write's through a resize, where
-    /// without one the write's would stand: it read the new value, so it counts as a read after the write. Left: a writer that stores exactly the deadline a carry just read, between its read
-    /// and its swap, is overwritten (value ABA). This runs only when a read stored a deadline on a map being replaced.
+    /// without one the write's would stand: it read the new value, so it counts as a read after the write. Left: a
+    /// writer that stores exactly the deadline a carry just read, between its read and its swap, is overwritten (value
+    /// ABA). This runs only when a read stored a deadline on a map being replaced.
     /// </para>
     /// </remarks>
     private static void KeepSlideAcrossResize(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.TimedNode node, int version, long deadline)

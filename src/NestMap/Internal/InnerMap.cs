@@ -492,9 +492,10 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
     /// wheel list, and <see cref="WheelPrev"/> links it to its copy in the successor (null when the node had left the
     /// map before the copy); that link is set by the resize and read under the moved map's lock, and nothing else
     /// touches a moved map's nodes. (An original is never in a live chain, so MarkMoved_NeedsLock, which takes a node
-    /// with a null WheelNext and a WheelPrev for a copy not yet in the wheel, never meets one.) <see cref="Deadline"/> is written under the owner's lock by writes, and
-    /// without a lock by reads that slide it later (a volatile store of a 64-bit value, atomic on the 64-bit platforms
-    /// .NET 10 supports); a node whose deadline moved later than its wheel bucket is refiled when the sweeper meets it.
+    /// with a null WheelNext and a WheelPrev for a copy not yet in the wheel, never meets one.) <see cref="Deadline"/>
+    /// is written under the owner's lock by writes, and without a lock, by compare-and-swap, by reads that slide it
+    /// later (64-bit values are atomic on the 64-bit platforms .NET 10 supports); a node whose deadline moved later
+    /// than its wheel bucket is refiled when the sweeper meets it.
     /// </remarks>
     internal sealed class TimedNode : Node
     {

@@ -129,25 +129,19 @@ internal sealed partial class Compiler
 
     /// <summary>The children of <paramref name="node"/> evaluated against the same current value as the node itself.</summary>
     /// <remarks>
-    /// Not: what runs per element (projection and filter right sides, filter conditions), on a left side's result (pipe
-    /// and sub-expression right sides), or per element a function chooses (an &amp;expression argument, whose node has
-    /// no children here); literals, <c>@</c>, <c>$</c>, variables, bare indexes and slices have none.
+    /// All of <see cref="PolicyCheck.Children"/> but what runs in another context: per element (projection and filter
+    /// right sides, filter conditions), on a left side's result (pipe and sub-expression right sides), or per element
+    /// a function chooses (the body of an &amp;expression argument).
     /// </remarks>
-    private static Node[] SameContextChildren(Node node) => node switch
+    private static IEnumerable<Node> SameContextChildren(Node node) => node switch
     {
         ProjectionNode projection => [projection.Left],
         ValueProjectionNode projection => [projection.Left],
         FilterProjectionNode filter => [filter.Left],
-        FlattenNode flatten => [flatten.Inner],
         PipeNode pipe => [pipe.Left],
-        BinaryNode binary => [binary.Left, binary.Right],
-        UnaryNode unary => [unary.Operand],
-        TernaryNode ternary => [ternary.Condition, ternary.Then, ternary.Else],
-        MultiSelectListNode list => list.Items,
-        MultiSelectHashNode hash => hash.Values,
-        FunctionNode call => call.Arguments,
-        LetNode let => [.. let.Values, let.Body],
-        _ => [],
+        SubexpressionNode sub => [sub.Left],
+        ExpressionRefNode => [],
+        _ => PolicyCheck.Children(node),
     };
 
     /// <summary>An unambiguous key for the first <paramref name="length"/> names of a chain (names may hold any character).</summary>

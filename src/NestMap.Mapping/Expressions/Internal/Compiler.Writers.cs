@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using NestMap.Mapping.Expressions.Ast;
@@ -54,7 +55,7 @@ internal sealed partial class Compiler
 
         // A plain field (not one a multi-select looks up once for all its values) is read straight from an input
         // object: no call, no value built. The commonest member of a hash ({sku: sku, qty: quantity}).
-        FieldName? field = !GeneralPathsOnly && node is FieldNode f && !_sharedSites.ContainsKey(f) ? new FieldName(f.Name) : null;
+        byte[]? field = !GeneralPathsOnly && node is FieldNode f && !_sharedSites.ContainsKey(f) ? Encoding.UTF8.GetBytes(f.Name) : null;
         return new ItemWriter(writer, evaluator, NeverNull: node is MultiSelectHashNode or MultiSelectListNode, field);
     }
 
@@ -149,8 +150,8 @@ internal sealed partial class Compiler
     /// <param name="Streamer">The streaming writer, if the node has one.</param>
     /// <param name="Evaluate">The evaluator, or null for the identity (<c>@</c>).</param>
     /// <param name="NeverNull">Whether the value can never be null (a list or hash), so a projection may stream it unseen.</param>
-    /// <param name="Field">The field, when the value is a plain field of the current object (read without a call).</param>
-    internal readonly record struct ItemWriter(Writer? Streamer, Evaluator? Evaluate, bool NeverNull, FieldName? Field = null)
+    /// <param name="Field">The field's name in UTF-8, when the value is a plain field of the current object (read without a call).</param>
+    internal readonly record struct ItemWriter(Writer? Streamer, Evaluator? Evaluate, bool NeverNull, byte[]? Field = null)
     {
         /// <summary>Writes the value as a member of a list or hash: a missing value is written as null.</summary>
         public void Write(in JValue current, ref EvalContext context, Utf8JsonWriter output, ref long budget)
@@ -158,7 +159,7 @@ internal sealed partial class Compiler
             if (Field is { } field && current.IsElement)
             {
                 // What the field's evaluator and WriteTo do together, over an input element.
-                if (current.Type == JType.Object && current.Element.TryGetProperty(field.Utf8, out JsonElement found))
+                if (current.TryGetElementMember(field, out JsonElement found))
                 {
                     JsonText.WriteElementValue(output, found, ref budget);
                 }
@@ -181,11 +182,4 @@ internal sealed partial class Compiler
         }
     }
 
-    /// <summary>A field name, in UTF-8 for looking it up in input objects.</summary>
-    /// <param name="Name">The name.</param>
-    internal sealed record FieldName(string Name)
-    {
-        /// <summary>Gets the name in UTF-8.</summary>
-        public byte[] Utf8 { get; } = System.Text.Encoding.UTF8.GetBytes(Name);
-    }
 }

@@ -177,6 +177,23 @@ internal readonly struct JValue
         return ((ObjectValue)_ref!).TryGetValue(name, out JValue value) ? value : default;
     }
 
+    /// <summary>
+    /// Looks a member of an input object up without making a value of it (for writers that copy it out as it is); false
+    /// for a member that is absent and for anything but an object. Only for element values (see <see cref="IsElement"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryGetElementMember(byte[] utf8Name, out JsonElement found)
+    {
+        Debug.Assert(_isElement);
+        if (_type == JType.Object)
+        {
+            return _element.TryGetProperty(utf8Name, out found);
+        }
+
+        found = default;
+        return false;
+    }
+
     public JValue Property(string name)
     {
         if (_type != JType.Object)

@@ -267,8 +267,7 @@ internal static class JsonText
     {
         if (value.IsElement)
         {
-            ChargeElement(ref budget, value.Element);
-            WriteElement(writer, value.Element);
+            WriteElementValue(writer, value.Element, ref budget);
             return;
         }
 

@@ -125,7 +125,7 @@ internal struct WriteSink(Compiler.ItemWriter right, int cost, int offset, Utf8J
         // A plain field of an input object is read straight from the element (as its evaluator would, without the call).
         if (right.Field is { } field && item.IsElement)
         {
-            if (item.Type == JType.Object && item.Element.TryGetProperty(field.Utf8, out JsonElement found) && found.ValueKind != JsonValueKind.Null)
+            if (item.TryGetElementMember(field, out JsonElement found) && found.ValueKind != JsonValueKind.Null)
             {
                 JsonText.WriteElementValue(writer, found, ref Budget);
             }
