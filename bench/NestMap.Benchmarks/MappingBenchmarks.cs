@@ -166,6 +166,23 @@ internal static class MappingWorkload
     /// </summary>
     public static readonly string AsHash = "{" + string.Join(", ", Fields.Select(f => f.Name + ": " + f.Expression)) + "}";
 
+    /// <summary>The order of <see cref="Json"/> with its items repeated <paramref name="times"/> times (6 items each).</summary>
+    public static string WithItemsRepeated(int times)
+    {
+        var order = System.Text.Json.Nodes.JsonNode.Parse(Json)!;
+        var items = order["order"]!["items"]!.AsArray();
+        string[] copies = [.. items.Select(i => i!.ToJsonString())];
+        for (int n = 1; n < times; n++)
+        {
+            foreach (string copy in copies)
+            {
+                items.Add(System.Text.Json.Nodes.JsonNode.Parse(copy));
+            }
+        }
+
+        return order.ToJsonString();
+    }
+
     /// <summary>A realistic order (about 2 KB): no <c>shipping_method</c> and no customer phone, so the fallbacks run.</summary>
     public const string Json = """
         {
@@ -226,8 +243,9 @@ internal static class MappingWorkload
 /// <summary>Holds the three implementations of the mapping over the pre-parsed input, and reused output buffers.</summary>
 internal sealed class MappingHarness : IDisposable
 {
-    private readonly JsonDocument _document = JsonDocument.Parse(MappingWorkload.Json);
-    private readonly JToken _token = NetJmesPath.ParseJson(MappingWorkload.Json); // as JmesPath.Net reads text
+    private readonly string _json;
+    private readonly JsonDocument _document;
+    private readonly JToken _token;
     private readonly JsonEncodedText[] _names = [.. MappingWorkload.Fields.Select(f => JsonEncodedText.Encode(f.Name))];
     private readonly string[] _netNames = [.. MappingWorkload.Fields.Select(f => f.Name)];
     private readonly CompiledExpression[] _ours =
@@ -240,8 +258,12 @@ internal sealed class MappingHarness : IDisposable
     private readonly StringWriter _text = new(new StringBuilder(8192), CultureInfo.InvariantCulture);
     private readonly HandWrittenMapping _handWritten = new();
 
-    public MappingHarness()
+    /// <summary>Prepares the mapping over <paramref name="json"/> (by default <see cref="MappingWorkload.Json"/>).</summary>
+    public MappingHarness(string? json = null)
     {
+        _json = json ?? MappingWorkload.Json;
+        _document = JsonDocument.Parse(_json);
+        _token = NetJmesPath.ParseJson(_json); // as JmesPath.Net reads text
         var net = new NetJmesPath();
         _theirs = [.. MappingWorkload.Fields.Select(f => net.Parse(f.Expression))];
         _theirsHash = net.Parse(MappingWorkload.AsHash);
@@ -269,7 +291,7 @@ internal sealed class MappingHarness : IDisposable
             Check(name, "JmesPath.Net (as one hash)", expected, theirsHash.RootElement.GetProperty(name));
 
             // The pre-parsed expression over the pre-parsed token agrees with JmesPath.Net's text-to-text API.
-            using JsonDocument direct = JsonDocument.Parse(net.Transform(MappingWorkload.Json, MappingWorkload.Fields[i].Expression));
+            using JsonDocument direct = JsonDocument.Parse(net.Transform(_json, MappingWorkload.Fields[i].Expression));
             Check(name, "JmesPath.Net (Transform(token, text))", expected, direct.RootElement);
 
             using JsonDocument handOne = ParseOutput(RunHandWritten(i));
