@@ -103,6 +103,98 @@ public sealed class ConformanceTests
         }
     }
 
+    public static TheoryData<string, int> Suites()
+    {
+        var data = new TheoryData<string, int>();
+        string? folder = SharedFiles.Find(Folder);
+        if (folder is null)
+        {
+            data.Add("(absent)", 0);
+            return data;
+        }
+
+        foreach (string file in Directory.GetFiles(folder, "*.json").Order(StringComparer.Ordinal))
+        {
+            if (Path.GetFileName(file) == "schema.json")
+            {
+                continue;
+            }
+
+            using var document = JsonDocument.Parse(File.ReadAllText(file));
+            for (int suite = 0; suite < document.RootElement.GetArrayLength(); suite++)
+            {
+                data.Add(Path.GetFileName(file), suite);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// Every suite's expressions compiled as one set (<see cref="JmesPath.CompileSet"/>) over the suite's input, where
+    /// they share leading lookups: each member must give what it gives alone, value or error, evaluated and streamed.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Suites))]
+    public void Suite_AsOneExpressionSet_GivesWhatEachExpressionGivesAlone(string file, int suite)
+    {
+        string? folder = SharedFiles.Find(Folder);
+        if (folder is null)
+        {
+            Assert.Skip("../shared/conformance/jmespath is not beside the repository");
+        }
+
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, file)));
+        JsonElement suiteElement = document.RootElement[suite];
+        JsonElement given = suiteElement.GetProperty("given");
+        ExpressionPolicy policy = file.StartsWith("legacy", StringComparison.Ordinal) ? s_legacyPolicy : s_policy;
+        var expressions = new List<string>();
+        foreach (JsonElement c in suiteElement.GetProperty("cases").EnumerateArray())
+        {
+            string expression = c.GetProperty("expression").GetString()!;
+            try
+            {
+                JmesPath.Compile(expression, policy);
+                expressions.Add(expression);
+            }
+            catch (ExpressionException)
+            {
+                // A compile error is the set's error as a whole: CompileSet's own tests cover it.
+            }
+        }
+
+        CompiledExpressionSet set = JmesPath.CompileSet(expressions, policy);
+        for (int i = 0; i < expressions.Count; i++)
+        {
+            CompiledExpression alone = JmesPath.Compile(expressions[i], policy);
+            Assert.Equal(Outcome(() => alone.EvaluateValue(given).ToString()), Outcome(() => set.Evaluate(given).EvaluateValue(i).ToString()));
+            Assert.Equal(Outcome(() => Streamed(alone, given)), Outcome(() => Streamed(set, i, given)));
+        }
+    }
+
+    private static string Outcome(Func<string> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (ExpressionException e)
+        {
+            return $"error {e.Code}: {e.Message}";
+        }
+    }
+
+    private static string Streamed(CompiledExpressionSet set, int index, JsonElement input)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            set.Evaluate(input).EvaluateTo(index, writer);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     private static string Streamed(CompiledExpression compiled, JsonElement input)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();

@@ -190,6 +190,104 @@ public sealed class DifferentialTests
         Assert.True(shared > Iterations / 10, $"only {shared} of {Iterations / 2} multi-selects evaluated without error");
     }
 
+    /// <summary>
+    /// Random expressions compiled as one set (<see cref="JmesPath.CompileSet"/>), sharing leading lookups, against each
+    /// compiled alone: the set's compile error is the first member's, and each member's value, or its error with kind,
+    /// code, detail and position, evaluated and streamed, is the same as alone. A member repeats, so sets share often.
+    /// </summary>
+    [Fact]
+    public void RandomExpressionSets_AgreeWithEachExpressionAlone()
+    {
+        var mismatches = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int sets = 0;
+        Gen.Select(s_document, s_expressions.Root, s_expressions.Root, s_expressions.Root).Sample(
+            (document, a, b, c) =>
+            {
+                string[] expressions = [a, b, c, a];
+                string alone = FirstCompileError(expressions)
+                    ?? string.Join("\n", expressions.Select(e => RunBothWays(document, e, generalPathsOnly: false)));
+                string inSet = RunAsSet(document, expressions);
+                if (alone != inSet)
+                {
+                    mismatches.Enqueue($"expressions: {string.Join(" ; ", expressions)}\ndocument:    {document}\nalone:       {alone}\nin a set:    {inSet}");
+                }
+
+                if (!inSet.StartsWith("compile error", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref sets);
+                }
+            },
+            iter: Iterations / 2);
+
+        Assert.True(mismatches.IsEmpty, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches.Take(5)));
+        Assert.True(sets > Iterations / 10, $"only {sets} of {Iterations / 2} sets compiled");
+    }
+
+    private static string? FirstCompileError(string[] expressions)
+    {
+        foreach (string expression in expressions)
+        {
+            try
+            {
+                JmesPath.Compile(expression, s_policy);
+            }
+            catch (ExpressionException e)
+            {
+                return $"compile error {e.Code} {e.Detail} @{e.Offset} in {e.Expression}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>As <see cref="RunBothWays"/> for each member of a set, one line each; or the set's compile error.</summary>
+    private static string RunAsSet(string document, string[] expressions)
+    {
+        using var parsed = JsonDocument.Parse(document);
+        CompiledExpressionSet set;
+        try
+        {
+            set = JmesPath.CompileSet(expressions, s_policy);
+        }
+        catch (ExpressionException e)
+        {
+            return $"compile error {e.Code} {e.Detail} @{e.Offset} in {e.Expression}";
+        }
+
+        var lines = new List<string>();
+        for (int i = 0; i < expressions.Length; i++)
+        {
+            string evaluated, streamed;
+            try
+            {
+                evaluated = set.Evaluate(parsed.RootElement).EvaluateValue(i).ToString();
+            }
+            catch (ExpressionException e)
+            {
+                evaluated = $"error {e.Code} {e.Detail} @{e.Offset}";
+            }
+
+            try
+            {
+                var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+                using (var writer = new Utf8JsonWriter(buffer))
+                {
+                    set.Evaluate(parsed.RootElement).EvaluateTo(i, writer);
+                }
+
+                streamed = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+            }
+            catch (ExpressionException e)
+            {
+                streamed = $"error {e.Code} {e.Detail} @{e.Offset}";
+            }
+
+            lines.Add(evaluated + " | streamed: " + streamed);
+        }
+
+        return string.Join("\n", lines);
+    }
+
     private static string RunBothWays(string document, string expression, bool generalPathsOnly)
     {
         using var parsed = JsonDocument.Parse(document);

@@ -57,10 +57,15 @@ public sealed class CompiledExpression
     /// <param name="input">The input document; keep it alive (undisposed) while you use the result.</param>
     /// <returns>The result, which can be written to a <see cref="Utf8JsonWriter"/> or converted to a node.</returns>
     /// <exception cref="ExpressionException">A type error, an arithmetic error, an undefined variable or an exhausted budget.</exception>
-    public ExpressionValue EvaluateValue(JsonElement input)
+    public ExpressionValue EvaluateValue(JsonElement input) => EvaluateValueWith(JValue.FromElement(input), NewSlots());
+
+    /// <summary>The variable slots of one evaluation (as a member of a set, the set's evaluation brings its own).</summary>
+    private JValue[]? NewSlots() => _slots == 0 ? null : new JValue[_slots];
+
+    /// <summary>Evaluates over <paramref name="slots"/>: this expression's own, or those of an expression set's evaluation.</summary>
+    internal ExpressionValue EvaluateValueWith(in JValue root, JValue[]? slots)
     {
-        var context = new EvalContext(JValue.FromElement(input), _slots, Expression, Policy);
-        JValue root = context.Root;
+        var context = new EvalContext(root, slots, Expression, Policy);
         JValue result;
         try
         {
@@ -92,8 +97,13 @@ public sealed class CompiledExpression
     public bool EvaluateTo(JsonElement input, Utf8JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        var context = new EvalContext(JValue.FromElement(input), _slots, Expression, Policy);
-        JValue root = context.Root;
+        return EvaluateToWith(JValue.FromElement(input), NewSlots(), writer);
+    }
+
+    /// <summary>Evaluates over <paramref name="slots"/> (see <see cref="EvaluateValueWith"/>) and writes the value.</summary>
+    internal bool EvaluateToWith(in JValue root, JValue[]? slots, Utf8JsonWriter writer)
+    {
+        var context = new EvalContext(root, slots, Expression, Policy);
         long budget = Policy.MaxResultSize;
         try
         {

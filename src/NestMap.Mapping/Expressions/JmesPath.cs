@@ -33,6 +33,82 @@ public static class JmesPath
     }
 
     /// <summary>
+    /// Compiles expressions that are evaluated together against the same input, such as the fields of a mapping: each
+    /// stays an expression of its own (its own result, errors and budgets), but the leading fields that several of them
+    /// start with (<c>order</c> and <c>order.items</c> in <c>order.id</c>, <c>order.items[0].sku</c> and
+    /// <c>sum(order.items[].price)</c>) are looked up once per input, as hand-written code would.
+    /// </summary>
+    /// <param name="expressions">The JMESPath expressions, in the order <see cref="ExpressionSetEvaluation"/> indexes them.</param>
+    /// <param name="policy">The sandbox for every expression; <see langword="null"/> for <see cref="ExpressionPolicy.Default"/>.</param>
+    /// <returns>The compiled set, immutable and reusable from any thread.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="expressions"/> is null.</exception>
+    /// <exception cref="ArgumentException">One of <paramref name="expressions"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A limit of <paramref name="policy"/> is out of range.</exception>
+    /// <exception cref="ExpressionException">The first expression that does not compile, with the error
+    /// <see cref="Compile"/> would give for it (its <see cref="ExpressionException.Expression"/> says which).</exception>
+    public static CompiledExpressionSet CompileSet(IEnumerable<string> expressions, ExpressionPolicy? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(expressions);
+        string[] texts = [.. expressions];
+        for (int i = 0; i < texts.Length; i++)
+        {
+            if (texts[i] is null)
+            {
+                throw new ArgumentException($"The expression at index {i} is null.", nameof(expressions));
+            }
+        }
+
+        policy ??= ExpressionPolicy.Default;
+        policy.Validate();
+        var roots = new Node[texts.Length];
+        var literals = new List<JsonDocument>[texts.Length];
+        try
+        {
+            for (int i = 0; i < texts.Length; i++)
+            {
+                literals[i] = [];
+                roots[i] = ParseChecked(texts[i], 0, texts[i].Length, policy, literals[i]);
+            }
+
+            Compiler.SetPlan plan;
+            try
+            {
+                plan = Compiler.CompileSet(roots);
+            }
+            catch (InsufficientExecutionStackException)
+            {
+                // Each parsed and checked alone on this thread; compiled alone, the one too deep reports itself.
+                foreach (string text in texts)
+                {
+                    _ = Compile(text, policy);
+                }
+
+                throw new ExpressionException(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, texts[0], 0);
+            }
+
+            var members = new CompiledExpression[texts.Length];
+            for (int i = 0; i < texts.Length; i++)
+            {
+                members[i] = new CompiledExpression(texts[i], policy, plan.Evaluators[i], plan.Writers[i], plan.Slots, [.. literals[i]]);
+            }
+
+            return new CompiledExpressionSet(members, policy, plan.Lookups, plan.Slots);
+        }
+        catch
+        {
+            foreach (List<JsonDocument>? documents in literals)
+            {
+                if (documents is not null)
+                {
+                    Dispose(documents);
+                }
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Compiles <paramref name="text"/>[<paramref name="start"/>..<paramref name="end"/>]; errors point into the whole
     /// text (a template's placeholders are compiled in place).
     /// </summary>
@@ -41,8 +117,7 @@ public static class JmesPath
         var documents = new List<JsonDocument>();
         try
         {
-            Node root = Parse(text, start, end, policy, documents, out _);
-            PolicyCheck.Run(root, text, policy);
+            Node root = ParseChecked(text, start, end, policy, documents);
             (Evaluator evaluator, int slots) = Compiler.Compile(root, out Writer? writer);
             return new CompiledExpression(expression, policy, evaluator, writer, slots, [.. documents]);
         }
@@ -55,6 +130,21 @@ public static class JmesPath
         {
             Dispose(documents);
             throw;
+        }
+    }
+
+    /// <summary>Parses and checks against the policy; a parser that runs out of stack is a limit error at <paramref name="start"/>.</summary>
+    private static Node ParseChecked(string text, int start, int end, ExpressionPolicy policy, List<JsonDocument> documents)
+    {
+        try
+        {
+            Node root = Parse(text, start, end, policy, documents, out _);
+            PolicyCheck.Run(root, text, policy);
+            return root;
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            throw new ExpressionException(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, text, start);
         }
     }
 

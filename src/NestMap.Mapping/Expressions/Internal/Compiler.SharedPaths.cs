@@ -26,8 +26,29 @@ internal sealed partial class Compiler
     private readonly Dictionary<Node, SharedSite> _sharedSites = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Node, SharedLookup[]> _sharedLookups = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>Plans the shared lookups of <paramref name="multiSelect"/>, before its members are compiled (they read the plan).</summary>
-    private SharedLookup[]? PlanSharedPaths(Node multiSelect, Node[] members)
+    /// <summary>
+    /// Compiles the members of an expression set, each evaluated on its own against the same input: the leading field
+    /// chains that two or more members start with are looked up once per input (<see cref="LookUpShared"/>, before any
+    /// member runs), as a multi-select's are, and the members continue from the slots. Every member is the expression
+    /// it would be alone, with the same results, errors and charges (see the notes at the top of this file).
+    /// </summary>
+    public static SetPlan CompileSet(Node[] roots)
+    {
+        var compiler = new Compiler();
+        SharedLookup[]? lookups = compiler.PlanSharedPaths(null, roots);
+        var evaluators = new Evaluator[roots.Length];
+        var writers = new Writer?[roots.Length];
+        for (int i = 0; i < roots.Length; i++)
+        {
+            evaluators[i] = compiler.Node(roots[i]);
+            writers[i] = compiler.WriterFor(roots[i]);
+        }
+
+        return new SetPlan(evaluators, writers, lookups, compiler._slots);
+    }
+
+    /// <summary>Plans the shared lookups of <paramref name="multiSelect"/> (or of a set's members, for <see langword="null"/>), before its members are compiled (they read the plan).</summary>
+    private SharedLookup[]? PlanSharedPaths(Node? multiSelect, Node[] members)
     {
         if (GeneralPathsOnly)
         {
@@ -84,7 +105,11 @@ internal sealed partial class Compiler
         }
 
         SharedLookup[] lookups = [.. plan];
-        _sharedLookups[multiSelect] = lookups;
+        if (multiSelect is not null)
+        {
+            _sharedLookups[multiSelect] = lookups;
+        }
+
         return lookups;
     }
 
@@ -160,7 +185,7 @@ internal sealed partial class Compiler
     private static readonly JValue s_failedLookup = JValue.FromExpression(new ExpressionRef(static (in JValue current, ref EvalContext context) => default, 0));
 
     /// <summary>Looks up a multi-select's shared chains into their slots, parents first; called before its members run.</summary>
-    private static void LookUpShared(SharedLookup[] lookups, in JValue current, ref EvalContext context)
+    public static void LookUpShared(SharedLookup[] lookups, in JValue current, ref EvalContext context)
     {
         JValue[] slots = context.Slots!;
         foreach (SharedLookup lookup in lookups)
@@ -216,7 +241,10 @@ internal sealed partial class Compiler
     }
 
     /// <summary>One shared lookup: <paramref name="Slot"/> = the value in <paramref name="Parent"/> (or the current value, for -1), field <paramref name="Name"/>.</summary>
-    private sealed record SharedLookup(int Slot, int Parent, string Name, byte[] Utf8);
+    internal sealed record SharedLookup(int Slot, int Parent, string Name, byte[] Utf8);
+
+    /// <summary>A compiled expression set: each member's evaluator and streaming writer, the lookups they share, and the slots they all need.</summary>
+    internal sealed record SetPlan(Evaluator[] Evaluators, Writer?[] Writers, SharedLookup[]? Lookups, int Slots);
 
     /// <summary>Where a path continues from: the slot of its longest shared prefix, and how many of its steps that prefix covers.</summary>
     private readonly record struct SharedSite(int Slot, int Consumed);

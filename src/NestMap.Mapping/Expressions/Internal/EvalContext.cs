@@ -26,9 +26,15 @@ internal struct EvalContext
     private long _built;
 
     public EvalContext(JValue root, int slotCount, string source, ExpressionPolicy policy)
+        : this(root, slotCount == 0 ? null : new JValue[slotCount], source, policy)
+    {
+    }
+
+    /// <summary>A context over given slots: the members of an expression set share one array, filled with their shared lookups.</summary>
+    public EvalContext(JValue root, JValue[]? slots, string source, ExpressionPolicy policy)
     {
         Root = root;
-        Slots = slotCount == 0 ? null : new JValue[slotCount];
+        Slots = slots;
         Source = source;
         _maxSteps = policy.MaxSteps;
         _maxBuilt = policy.MaxResultSize;

@@ -1,0 +1,248 @@
+using System.Buffers;
+using System.Text.Json;
+using NestMap.Mapping.Expressions;
+
+namespace NestMap.Mapping.Tests;
+
+/// <summary>
+/// <see cref="JmesPath.CompileSet"/>: expressions evaluated together against one input, sharing their leading lookups.
+/// Every member must give what the same expression compiled alone gives: value, missing, steps, errors.
+/// </summary>
+public sealed class ExpressionSetTests
+{
+    private const string Order = """
+        {
+          "order": {
+            "id": "A-17",
+            "customer": { "name": "Ada", "email": null },
+            "items": [
+              { "sku": "X1", "quantity": 2, "price": 10.5 },
+              { "sku": "Y2", "quantity": 1, "price": 4 }
+            ],
+            "total": 25
+          },
+          "user": { "profile": { "city": "London" } }
+        }
+        """;
+
+    private static readonly string[] s_mapping =
+    [
+        "order.id",
+        "order.customer.name",
+        "order.customer.email",
+        "order.customer.phone",
+        "order.items[0].sku",
+        "sum(order.items[].price)",
+        "length(order.items)",
+        "order.items[?quantity > `1`].sku | [0]",
+        "{n: order.customer.name, c: user.profile.city}",
+        "let $t = order.total in order.items[].[sku, $t]",
+        "let $u = user in $u.profile.city",
+        "$.order.id",
+        "order.nothing.at.all || 'none'",
+        "user.profile.city",
+    ];
+
+    private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement;
+
+    [Fact]
+    public void Members_GiveWhatEachExpressionGivesAlone()
+    {
+        JsonElement input = Parse(Order);
+        CompiledExpressionSet set = JmesPath.CompileSet(s_mapping);
+        Assert.True(set.SharedLookups >= 4, $"only {set.SharedLookups} shared lookups planned"); // order, order.customer, order.items, user
+        Assert.Equal(s_mapping.Length, set.Count);
+        Assert.Equal(s_mapping, set.Expressions);
+
+        ExpressionSetEvaluation evaluation = set.Evaluate(input);
+        for (int i = 0; i < s_mapping.Length; i++)
+        {
+            CompiledExpression alone = JmesPath.Compile(s_mapping[i]);
+            ExpressionValue expected = alone.EvaluateValue(input);
+            ExpressionValue actual = evaluation.EvaluateValue(i);
+            Assert.Equal(expected.ToString(), actual.ToString());
+            Assert.Equal(expected.IsMissing, actual.IsMissing);
+            Assert.Equal(expected.Steps, actual.Steps);
+            Assert.Equal(Written(w => alone.EvaluateTo(input, w)), Written(w => set.Evaluate(input).EvaluateTo(i, w)));
+        }
+    }
+
+    [Fact]
+    public void Members_CanBeEvaluatedInAnyOrder_AndAgain()
+    {
+        JsonElement input = Parse(Order);
+        CompiledExpressionSet set = JmesPath.CompileSet(s_mapping);
+        ExpressionSetEvaluation evaluation = set.Evaluate(input);
+        int[] order = [9, 10, 0, 9, 5, 10, 1];
+        foreach (int i in order)
+        {
+            Assert.Equal(JmesPath.Compile(s_mapping[i]).EvaluateValue(input).ToString(), evaluation.EvaluateValue(i).ToString());
+        }
+    }
+
+    [Fact]
+    public void OneEvaluationPerInput_KeepsInputsApart()
+    {
+        CompiledExpressionSet set = JmesPath.CompileSet(["order.id", "order.total"]);
+        JsonElement first = Parse("""{"order": {"id": 1, "total": 2}}""");
+        JsonElement second = Parse("""{"order": {"id": 3}}""");
+        ExpressionSetEvaluation a = set.Evaluate(first);
+        ExpressionSetEvaluation b = set.Evaluate(second);
+        Assert.Equal("1", a.EvaluateValue(0).ToString());
+        Assert.Equal("3", b.EvaluateValue(0).ToString());
+        Assert.True(b.EvaluateValue(1).IsMissing);
+        Assert.Equal("2", a.EvaluateValue(1).ToString());
+    }
+
+    [Fact]
+    public void AFailingMember_FailsAlone_WithTheErrorItGivesAlone()
+    {
+        JsonElement input = Parse("""{"a": {"b": "text", "c": 2}}""");
+        string[] expressions = ["a.c", "abs(a.b)", "a.c + `1`", "a.b"];
+        ExpressionSetEvaluation evaluation = JmesPath.CompileSet(expressions).Evaluate(input);
+        ExpressionException expected = Assert.Throws<ExpressionException>(() => JmesPath.Compile(expressions[1]).EvaluateValue(input));
+        ExpressionException actual = Assert.Throws<ExpressionException>(() => JmesPath.CompileSet(expressions).Evaluate(input).EvaluateValue(1));
+        Assert.Equal(expected.Message, actual.Message);
+        Assert.Equal(expected.Code, actual.Code);
+        Assert.Equal("2", evaluation.EvaluateValue(0).ToString());
+        Assert.Equal("3", evaluation.EvaluateValue(2).ToString());
+        Assert.Equal("\"text\"", evaluation.EvaluateValue(3).ToString());
+    }
+
+    [Fact]
+    public void EachMember_HasItsOwnStepBudget()
+    {
+        // Under a budget that one expression fits and two would not, every member still fits: budgets are per member.
+        JsonElement input = Parse("""{"a": [1, 2, 3, 4, 5, 6, 7, 8]}""");
+        const string Expression = "a[].to_string(@)";
+        long steps = JmesPath.Compile(Expression).EvaluateValue(input).Steps;
+        var policy = new ExpressionPolicy { MaxSteps = steps + (steps / 2) };
+        ExpressionSetEvaluation evaluation = JmesPath.CompileSet([Expression, Expression, Expression], policy).Evaluate(input);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(steps, evaluation.EvaluateValue(i).Steps);
+        }
+
+        var tight = new ExpressionPolicy { MaxSteps = steps - 1 };
+        ExpressionException e = Assert.Throws<ExpressionException>(() => JmesPath.CompileSet(["a[0]", Expression], tight).Evaluate(input).EvaluateValue(1));
+        Assert.Equal(ExpressionErrorKind.Limit, e.Kind);
+        Assert.Equal("1", JmesPath.CompileSet(["a[0]", Expression], tight).Evaluate(input).EvaluateValue(0).ToString());
+    }
+
+    [Fact]
+    public void AnUnreadableMemberName_FailsOnlyTheMembersThatMeetIt()
+    {
+        // x is looked up once for all members; x.z must scan past a name System.Text.Json cannot compare, x.y is found
+        // before it. Looked up early, the failure must surface only in the members that reach it, as they do alone.
+        JsonElement input = Parse("""{"c": false, "x": {"\ud800": 0, "y": 1}}""");
+        string[] expressions = ["x.y", "x.z", "c && x.z.p", "x.z.q", "x.y"];
+        ExpressionSetEvaluation evaluation = JmesPath.CompileSet(expressions).Evaluate(input);
+        Assert.Equal("1", evaluation.EvaluateValue(0).ToString());
+        Assert.Equal("false", evaluation.EvaluateValue(2).ToString());
+        Assert.Equal("1", evaluation.EvaluateValue(4).ToString());
+        foreach (int failing in (int[])[1, 3])
+        {
+            ExpressionException alone = Assert.Throws<ExpressionException>(() => JmesPath.Compile(expressions[failing]).EvaluateValue(input));
+            ExpressionException inSet = Assert.Throws<ExpressionException>(() => JmesPath.CompileSet(expressions).Evaluate(input).EvaluateValue(failing));
+            Assert.Equal(ExpressionErrorKind.InvalidValue, inSet.Kind);
+            Assert.Equal(alone.Message, inSet.Message);
+        }
+    }
+
+    [Fact]
+    public void CompileSet_ReportsTheFirstInvalidExpression_AsCompileWould()
+    {
+        string[] expressions = ["a.b", "a.[", "nope(a)"];
+        ExpressionException expected = Assert.Throws<ExpressionException>(() => JmesPath.Compile("a.["));
+        ExpressionException actual = Assert.Throws<ExpressionException>(() => JmesPath.CompileSet(expressions));
+        Assert.Equal(expected.Message, actual.Message);
+        Assert.Equal("a.[", actual.Expression);
+
+        ExpressionException policy = Assert.Throws<ExpressionException>(
+            () => JmesPath.CompileSet(["a", "b.c"], new ExpressionPolicy { AllowedRoots = ["a"] }));
+        Assert.Equal(ExpressionErrorKind.Policy, policy.Kind);
+        Assert.Equal("b.c", policy.Expression);
+    }
+
+    [Fact]
+    public void CompileSet_RejectsNulls_AndTakesAnEmptySet()
+    {
+        Assert.Throws<ArgumentNullException>(() => JmesPath.CompileSet(null!));
+        ArgumentException e = Assert.Throws<ArgumentException>(() => JmesPath.CompileSet(["a", null!]));
+        Assert.Contains("index 1", e.Message, StringComparison.Ordinal);
+        CompiledExpressionSet empty = JmesPath.CompileSet([]);
+        Assert.Equal(0, empty.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => empty.Evaluate(Parse("{}")).EvaluateValue(0));
+    }
+
+    [Fact]
+    public void Evaluation_ChecksItsArguments()
+    {
+        CompiledExpressionSet set = JmesPath.CompileSet(["a", "a.b"]);
+        JsonElement input = Parse("""{"a": {"b": 1}}""");
+        Assert.Throws<ArgumentOutOfRangeException>(() => set.Evaluate(input).EvaluateValue(2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => set.Evaluate(input).EvaluateValue(-1));
+        Assert.Throws<ArgumentNullException>(() => set.Evaluate(input).EvaluateTo(0, null!));
+        Assert.Throws<InvalidOperationException>(() => default(ExpressionSetEvaluation).EvaluateValue(0));
+    }
+
+    [Fact]
+    public void ASet_IsSharedByThreads()
+    {
+        CompiledExpressionSet set = JmesPath.CompileSet(s_mapping);
+        string[] inputs = [.. Enumerable.Range(0, 8).Select(i => Order.Replace("A-17", "A-" + i, StringComparison.Ordinal))];
+        string[][] expected = [.. inputs.Select(text => s_mapping.Select(e => JmesPath.Compile(e).EvaluateValue(Parse(text)).ToString()).ToArray())];
+        using var start = new Barrier(4);
+        int mismatches = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        Thread[] threads = [.. Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            JsonElement[] parsed = [.. inputs.Select(Parse)];
+            start.SignalAndWait();
+            try
+            {
+                for (int round = 0; round < 200; round++)
+                {
+                    int which = (round + t) % parsed.Length;
+                    ExpressionSetEvaluation evaluation = set.Evaluate(parsed[which]);
+                    for (int i = 0; i < s_mapping.Length; i++)
+                    {
+                        if (evaluation.EvaluateValue(i).ToString() != expected[which][i])
+                        {
+                            Interlocked.Increment(ref mismatches);
+                        }
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
+            }
+        }))];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        Assert.Empty(failures);
+        Assert.Equal(0, mismatches);
+    }
+
+    private delegate bool WriteAction(Utf8JsonWriter writer);
+
+    private static string Written(WriteAction write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}
