@@ -310,6 +310,38 @@ public sealed class MappingTests
     }
 
     [Fact]
+    public void FieldsSharingLeadingPaths_EachGiveWhatTheirExpressionGivesAlone()
+    {
+        // The fields' expressions are evaluated as one set that looks `order` and `order.items` up once per input: each
+        // field's value, status and step count must still be its expression's alone, and a failing field fails alone.
+        const string Yaml = "mapping: m\nversion: 1\nfields:\n  id: order.id\n  first: order.items[0].sku\n  total: sum(order.items[].price)\n"
+            + "  bad: abs(order.id)\n  none: order.nothing.here\n  city: order.customer.city\n";
+        const string Input = """{"order": {"id": "A", "items": [{"sku": "X", "price": 2}, {"sku": "Y", "price": 3}], "customer": {"city": "Oslo"}}}""";
+        MappingResult result = Map(Compile(Yaml, new MappingOptions { Trace = true }), Input);
+        Assert.Equal("""{"id":"A","first":"X","total":5,"city":"Oslo"}""", result.OutputText);
+        Assert.Equal("bad", Assert.Single(result.Errors).Field);
+        JsonElement input = JsonDocument.Parse(Input).RootElement;
+        foreach ((string field, string expression) in (ReadOnlySpan<(string, string)>)[("id", "order.id"), ("first", "order.items[0].sku"), ("total", "sum(order.items[].price)"), ("none", "order.nothing.here")])
+        {
+            Assert.Equal(NestMap.Mapping.Expressions.JmesPath.Compile(expression).EvaluateValue(input).Steps, result.Traces.Single(t => t.OutputPath == field).Steps);
+        }
+
+        Assert.Equal(FieldStatus.NoData, result.Traces.Single(t => t.OutputPath == "none").Status);
+        Assert.Equal(FieldStatus.Error, result.Traces.Single(t => t.OutputPath == "bad").Status);
+    }
+
+    [Fact]
+    public void UnreadableMemberName_OnASharedPath_FailsOnlyTheFieldsThatReachIt()
+    {
+        // `x` is looked up once for the fields; only `z`, which scans past the unreadable name, fails.
+        CompiledMapping mapping = Compile("mapping: m\nversion: 1\nfields:\n  y: x.y\n  z: x.z\n  w: x.y\n");
+        MappingResult result = mapping.Map(JsonDocument.Parse("""{"x": {"\ud800": 0, "y": 1}}""").RootElement);
+        Assert.Equal(MappingErrorCodes.FieldEvaluationFailed, Assert.Single(result.Errors).Code);
+        Assert.Equal("z", result.Errors[0].Field);
+        Assert.Equal("""{"y":1,"w":1}""", result.OutputText);
+    }
+
+    [Fact]
     public void UnreadableMemberName_FailsTheFieldOrStep_WithACodedError()
     {
         // A member name with a lone surrogate escape cannot be compared with the name a lookup wants: the field whose

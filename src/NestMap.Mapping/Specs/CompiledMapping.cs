@@ -30,17 +30,19 @@ public sealed class CompiledMapping
     private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly CompiledField[] _fields;
+    private readonly CompiledExpressionSet _expressions;
     private readonly CompiledStep[] _steps;
     private readonly JsonSchema? _schema;
     private readonly OutputNode _output;
     private readonly string _activityName;
     private int _lastOutputSize;
 
-    internal CompiledMapping(MappingSpec spec, MappingOptions options, List<CompiledField> fields, List<CompiledStep> steps, JsonSchema? schema)
+    internal CompiledMapping(MappingSpec spec, MappingOptions options, List<CompiledField> fields, CompiledExpressionSet expressions, List<CompiledStep> steps, JsonSchema? schema)
     {
         Spec = spec;
         Options = options;
         _fields = [.. fields];
+        _expressions = expressions;
         _steps = [.. steps];
         _schema = schema;
         _output = OutputNode.Build(_fields);
@@ -139,10 +141,14 @@ public sealed class CompiledMapping
             TimeProvider clock = Options.TimeProvider;
             var values = new FieldValue[_fields.Length];
             FieldTrace[] traces = trace ? new FieldTrace[_fields.Length] : [];
+
+            // Looks up the leading fields that several fields' expressions share, once for all of them (never fails:
+            // a lookup that cannot be made fails the fields that reach it, when they are evaluated).
+            ExpressionSetEvaluation expressions = _expressions.Evaluate(input);
             for (int i = 0; i < _fields.Length; i++)
             {
                 long start = trace ? clock.GetTimestamp() : 0;
-                values[i] = Evaluate(_fields[i], input, errors);
+                values[i] = Evaluate(_fields[i], input, expressions, errors);
                 if (trace)
                 {
                     traces[i] = new FieldTrace(_fields[i].Spec.OutputPath, values[i].Status, values[i].ErrorCode, clock.GetElapsedTime(start), values[i].Steps, applied);
@@ -226,7 +232,7 @@ public sealed class CompiledMapping
         }
     }
 
-    private static FieldValue Evaluate(CompiledField field, JsonElement input, List<MappingError> errors)
+    private static FieldValue Evaluate(CompiledField field, JsonElement input, ExpressionSetEvaluation expressions, List<MappingError> errors)
     {
         FieldSpec spec = field.Spec;
         try
@@ -243,7 +249,7 @@ public sealed class CompiledMapping
             }
             else
             {
-                value = field.Expression!.EvaluateValue(input);
+                value = expressions.EvaluateValue(field.Member);
                 missing = value.IsMissing;
                 steps = value.Steps;
             }

@@ -21,13 +21,37 @@ public static class MappingCompiler
         options ??= MappingOptions.Default;
         var diagnostics = new List<MappingDiagnostic>();
         var fields = new List<CompiledField>();
+
+        // The fields' expressions are compiled as one set, evaluated against the same input: the leading fields they
+        // share are looked up once per input.
+        CompiledExpressionSet? expressions = null;
+        try
+        {
+            expressions = JmesPath.CompileSet(spec.Fields.Where(f => f.Template is null).Select(f => f.Expression!), spec.Policy);
+        }
+        catch (ExpressionException)
+        {
+            // The set stops at its first invalid expression: each is compiled alone below, to report every failing field.
+        }
+
+        int member = 0;
         foreach (FieldSpec field in spec.Fields)
         {
             try
             {
-                fields.Add(field.Template is not null
-                    ? new CompiledField(field, null, JmesPath.CompileTemplate(field.Template, spec.Policy))
-                    : new CompiledField(field, JmesPath.Compile(field.Expression!, spec.Policy), null));
+                if (field.Template is not null)
+                {
+                    fields.Add(new CompiledField(field, -1, JmesPath.CompileTemplate(field.Template, spec.Policy)));
+                    continue;
+                }
+
+                int index = member++;
+                if (expressions is null)
+                {
+                    _ = JmesPath.Compile(field.Expression!, spec.Policy);
+                }
+
+                fields.Add(new CompiledField(field, index, null));
             }
             catch (ExpressionException e)
             {
@@ -65,7 +89,8 @@ public static class MappingCompiler
             throw new MappingSpecException(diagnostics);
         }
 
-        return new CompiledMapping(spec, options, fields, steps, schema);
+        // No diagnostics: every expression compiled alone, so the set did too.
+        return new CompiledMapping(spec, options, fields, expressions!, steps, schema);
     }
 
     private static MappingDiagnostic ExpressionDiagnostic(MappingSpec spec, string what, ExpressionException e, int line, int column) =>
