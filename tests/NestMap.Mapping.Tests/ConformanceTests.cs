@@ -163,20 +163,24 @@ public sealed class ConformanceTests
             }
         }
 
-        CompiledExpressionSet set = JmesPath.CompileSet(expressions, policy);
-        for (int i = 0; i < expressions.Count; i++)
+        // Every member twice on one evaluation, the second pass in reverse order: all read the one evaluation's shared
+        // lookups, and a member's variables must not disturb another's or its own next run.
+        ExpressionSetEvaluation evaluation = JmesPath.CompileSet(expressions, policy).Evaluate(given);
+        int[] order = [.. Enumerable.Range(0, expressions.Count), .. Enumerable.Range(0, expressions.Count).Reverse()];
+        foreach (int i in order)
         {
             CompiledExpression alone = JmesPath.Compile(expressions[i], policy);
-            Assert.Equal(Outcome(() => alone.EvaluateValue(given).ToString()), Outcome(() => set.Evaluate(given).EvaluateValue(i).ToString()));
-            Assert.Equal(Outcome(() => Streamed(alone, given)), Outcome(() => Streamed(set, i, given)));
+            Assert.Equal(Outcome(alone, given), Outcome(evaluation, i));
+            Assert.Equal(StreamedOutcome(alone, given), StreamedOutcome(evaluation, i));
         }
     }
 
-    private static string Outcome(Func<string> run)
+    /// <summary>The value with its missing flag and steps, or the error.</summary>
+    internal static string Outcome(CompiledExpression alone, JsonElement input)
     {
         try
         {
-            return run();
+            return Describe(alone.EvaluateValue(input));
         }
         catch (ExpressionException e)
         {
@@ -184,15 +188,53 @@ public sealed class ConformanceTests
         }
     }
 
-    private static string Streamed(CompiledExpressionSet set, int index, JsonElement input)
+    /// <summary>As <see cref="Outcome(CompiledExpression, JsonElement)"/>, for a member of a set's evaluation.</summary>
+    internal static string Outcome(ExpressionSetEvaluation evaluation, int index)
+    {
+        try
+        {
+            return Describe(evaluation.EvaluateValue(index));
+        }
+        catch (ExpressionException e)
+        {
+            return $"error {e.Code}: {e.Message}";
+        }
+    }
+
+    private static string Describe(ExpressionValue value) => $"{value} (missing: {value.IsMissing}, steps: {value.Steps})";
+
+    /// <summary>What EvaluateTo writes and returns, or the error.</summary>
+    internal static string StreamedOutcome(CompiledExpression alone, JsonElement input)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        try
         {
-            set.Evaluate(input).EvaluateTo(index, writer);
+            using var writer = new Utf8JsonWriter(buffer);
+            bool found = alone.EvaluateTo(input, writer);
+            writer.Flush();
+            return $"{System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan)} (found: {found})";
         }
+        catch (ExpressionException e)
+        {
+            return $"error {e.Code}: {e.Message}";
+        }
+    }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    /// <summary>As <see cref="StreamedOutcome(CompiledExpression, JsonElement)"/>, for a member of a set's evaluation.</summary>
+    internal static string StreamedOutcome(ExpressionSetEvaluation evaluation, int index)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        try
+        {
+            using var writer = new Utf8JsonWriter(buffer);
+            bool found = evaluation.EvaluateTo(index, writer);
+            writer.Flush();
+            return $"{System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan)} (found: {found})";
+        }
+        catch (ExpressionException e)
+        {
+            return $"error {e.Code}: {e.Message}";
+        }
     }
 
     private static string Streamed(CompiledExpression compiled, JsonElement input)

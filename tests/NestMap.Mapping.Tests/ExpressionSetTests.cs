@@ -165,6 +165,72 @@ public sealed class ExpressionSetTests
     }
 
     [Fact]
+    public void CompileSet_OnASmallStack_ReportsTheMemberThatIsTooDeep_OrCompilesEachAlone()
+    {
+        // Compiled together, members share one compilation; when the thread runs out of stack, the set must not blame
+        // the wrong member (a review found the first member named whatever was too deep): it compiles each member alone,
+        // and the error is that of the first member that fails alone. On a 256 KiB stack, `a` compiles and 999 nested
+        // lists cannot; the outcome must be the deep member's limit error, exactly as compiling it alone there gives.
+        var policy = new ExpressionPolicy { MaxNestingDepth = ExpressionPolicy.NestingDepthCeiling, MaxPathDepth = int.MaxValue };
+        string deep = new string('[', 999) + "a" + new string(']', 999);
+        string shallow = "[[a]]";
+        string? setOutcome = null, deepAlone = null, shallowAlone = null, shallowInSet = null;
+        Exception? unexpected = null;
+        var thread = new Thread(
+            () =>
+            {
+                try
+                {
+                    shallowAlone = CompileOutcome(() => JmesPath.Compile("a", policy));
+                    deepAlone = CompileOutcome(() => JmesPath.Compile(deep, policy));
+                    setOutcome = CompileOutcome(() => JmesPath.CompileSet(["a", deep], policy));
+                    shallowInSet = CompileOutcome(() => JmesPath.CompileSet(["a", shallow, "a.b"], policy));
+                }
+                catch (Exception e)
+                {
+                    unexpected = e;
+                }
+            },
+            256 * 1024);
+        thread.Start();
+        thread.Join();
+        Assert.Null(unexpected);
+        Assert.Equal("compiled", shallowAlone);
+        Assert.StartsWith("error limit", deepAlone, StringComparison.Ordinal);
+        Assert.Equal(deepAlone, setOutcome);
+        Assert.Equal("compiled", shallowInSet);
+    }
+
+    private static string CompileOutcome(Func<object> compile)
+    {
+        try
+        {
+            compile();
+            return "compiled";
+        }
+        catch (ExpressionException e)
+        {
+            return $"error {e.ErrorType} in {e.Expression}: {e.Message}";
+        }
+    }
+
+    [Fact]
+    public void MembersCompiledAlone_AsOnAStackTooSmallToCompileThemTogether_GiveWhatEachGivesAlone()
+    {
+        // The fallback of CompileSet: no shared lookups, and the members' variables take turns in the set's slots.
+        JsonElement input = Parse(Order);
+        CompiledExpressionSet set = JmesPath.CompileMembersAlone(s_mapping, ExpressionPolicy.Default);
+        Assert.Equal(0, set.SharedLookups);
+        ExpressionSetEvaluation evaluation = set.Evaluate(input);
+        foreach (int i in Enumerable.Range(0, s_mapping.Length).Concat(Enumerable.Range(0, s_mapping.Length).Reverse()))
+        {
+            CompiledExpression alone = JmesPath.Compile(s_mapping[i]);
+            Assert.Equal(ConformanceTests.Outcome(alone, input), ConformanceTests.Outcome(evaluation, i));
+            Assert.Equal(ConformanceTests.StreamedOutcome(alone, input), ConformanceTests.StreamedOutcome(evaluation, i));
+        }
+    }
+
+    [Fact]
     public void CompileSet_RejectsNulls_AndTakesAnEmptySet()
     {
         Assert.Throws<ArgumentNullException>(() => JmesPath.CompileSet(null!));

@@ -28,6 +28,9 @@ public sealed class CompiledExpression
         _literals = literals;
     }
 
+    /// <summary>How many variable slots an evaluation needs (a member of an expression set: the set's).</summary>
+    internal int SlotCount => _slots;
+
     /// <summary>Gets the expression text.</summary>
     public string Expression { get; }
 

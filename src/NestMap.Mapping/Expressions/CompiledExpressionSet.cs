@@ -20,14 +20,14 @@ public sealed class CompiledExpressionSet
     private readonly CompiledExpression[] _members;
     private readonly Compiler.SharedLookup[]? _lookups;
     private readonly int _slots;
-    private readonly string[] _expressions;
+    private readonly IReadOnlyList<string> _expressions;
 
     internal CompiledExpressionSet(CompiledExpression[] members, ExpressionPolicy policy, Compiler.SharedLookup[]? lookups, int slots)
     {
         _members = members;
         _lookups = lookups;
         _slots = slots;
-        _expressions = [.. members.Select(m => m.Expression)];
+        _expressions = Array.AsReadOnly(members.Select(m => m.Expression).ToArray());
         Policy = policy;
     }
 

@@ -70,20 +70,27 @@ public static class JmesPath
                 roots[i] = ParseChecked(texts[i], 0, texts[i].Length, policy, literals[i]);
             }
 
-            Compiler.SetPlan plan;
+            Compiler.SetPlan? plan = null;
             try
             {
                 plan = Compiler.CompileSet(roots);
             }
             catch (InsufficientExecutionStackException)
             {
-                // Each parsed and checked alone on this thread; compiled alone, the one too deep reports itself.
-                foreach (string text in texts)
+                // Handled below, off this handler's frames (it runs on top of the frames that ran out of stack).
+            }
+
+            if (plan is null)
+            {
+                // Too deep to compile together on this thread: each member compiled alone, sharing nothing. A member
+                // too deep alone throws its own limit error, so the error names the member it belongs to.
+                foreach (List<JsonDocument> documents in literals)
                 {
-                    _ = Compile(text, policy);
+                    Dispose(documents);
+                    documents.Clear();
                 }
 
-                throw new ExpressionException(ExpressionErrorKind.Limit, ErrorMessages.StackExhausted, texts[0], 0);
+                return CompileMembersAlone(texts, policy);
             }
 
             var members = new CompiledExpression[texts.Length];
@@ -106,6 +113,13 @@ public static class JmesPath
 
             throw;
         }
+    }
+
+    /// <summary>A set whose members are compiled alone and share no lookups (their variables share the set's slots, in turn).</summary>
+    internal static CompiledExpressionSet CompileMembersAlone(string[] texts, ExpressionPolicy policy)
+    {
+        CompiledExpression[] alone = [.. texts.Select(text => Compile(text, policy))];
+        return new CompiledExpressionSet(alone, policy, null, alone.Select(m => m.SlotCount).DefaultIfEmpty().Max());
     }
 
     /// <summary>

@@ -23,7 +23,8 @@ public sealed class FieldTrace
     /// <summary>Gets the error code when <see cref="Status"/> is <see cref="FieldStatus.Error"/>.</summary>
     public string? ErrorCode { get; }
 
-    /// <summary>Gets how long the field took (its expression and writing nothing else).</summary>
+    /// <summary>Gets how long the field took: its expression's evaluation, from the leading lookups it shares with other
+    /// fields (made once per input, before the first field, and charged to none) onwards.</summary>
     public TimeSpan Elapsed { get; }
 
     /// <summary>Gets the <c>from</c> versions of the compatibility steps applied to the input this field was mapped from.</summary>

@@ -22,18 +22,6 @@ public static class MappingCompiler
         var diagnostics = new List<MappingDiagnostic>();
         var fields = new List<CompiledField>();
 
-        // The fields' expressions are compiled as one set, evaluated against the same input: the leading fields they
-        // share are looked up once per input.
-        CompiledExpressionSet? expressions = null;
-        try
-        {
-            expressions = JmesPath.CompileSet(spec.Fields.Where(f => f.Template is null).Select(f => f.Expression!), spec.Policy);
-        }
-        catch (ExpressionException)
-        {
-            // The set stops at its first invalid expression: each is compiled alone below, to report every failing field.
-        }
-
         int member = 0;
         foreach (FieldSpec field in spec.Fields)
         {
@@ -42,19 +30,33 @@ public static class MappingCompiler
                 if (field.Template is not null)
                 {
                     fields.Add(new CompiledField(field, -1, JmesPath.CompileTemplate(field.Template, spec.Policy)));
-                    continue;
                 }
-
-                int index = member++;
-                if (expressions is null)
+                else
                 {
+                    // Compiled alone to report every failing field where it is; evaluated as a member of the set below.
                     _ = JmesPath.Compile(field.Expression!, spec.Policy);
+                    fields.Add(new CompiledField(field, member++, null));
                 }
-
-                fields.Add(new CompiledField(field, index, null));
             }
             catch (ExpressionException e)
             {
+                diagnostics.Add(ExpressionDiagnostic(spec, $"field '{field.OutputPath}'", e, field.Line, field.Column));
+            }
+        }
+
+        // The fields' expressions are evaluated as one set against the same input: the leading fields they share are
+        // looked up once per input. It compiles when each expression compiles alone (CompileSet compiles them alone
+        // when they are too deep to compile together); should it not, its error is reported against its field.
+        CompiledExpressionSet? expressions = null;
+        if (diagnostics.Count == 0)
+        {
+            try
+            {
+                expressions = JmesPath.CompileSet(spec.Fields.Where(f => f.Template is null).Select(f => f.Expression!), spec.Policy);
+            }
+            catch (ExpressionException e)
+            {
+                FieldSpec field = spec.Fields.First(f => f.Template is null && f.Expression == e.Expression);
                 diagnostics.Add(ExpressionDiagnostic(spec, $"field '{field.OutputPath}'", e, field.Line, field.Column));
             }
         }
@@ -89,7 +91,6 @@ public static class MappingCompiler
             throw new MappingSpecException(diagnostics);
         }
 
-        // No diagnostics: every expression compiled alone, so the set did too.
         return new CompiledMapping(spec, options, fields, expressions!, steps, schema);
     }
 
