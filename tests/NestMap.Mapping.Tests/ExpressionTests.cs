@@ -7,7 +7,7 @@ namespace NestMap.Mapping.Tests;
 /// <summary>The engine's own contract beyond the compliance suite: missing versus null, results, extensions, threads.</summary>
 public sealed class ExpressionTests
 {
-    private const string Order = """
+    internal const string Order = """
         {
           "order": {
             "id": "A-17",
