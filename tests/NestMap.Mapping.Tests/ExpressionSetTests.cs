@@ -182,10 +182,14 @@ public sealed class ExpressionSetTests
         thread.Start();
         thread.Join();
         Assert.Null(unexpected);
+
+        // The contract, on any machine: the set's outcome is that of its first member that fails alone on this stack.
+        Assert.Equal(shallowAlone != "compiled" ? shallowAlone : deepAlone, setOutcome);
+        Assert.Equal(shallowAlone, shallowInSet);
+
+        // What makes the case worth running, on this machine's stack frames (a 256 KiB thread is far from both bounds).
         Assert.Equal("compiled", shallowAlone);
         Assert.StartsWith("error limit", deepAlone, StringComparison.Ordinal);
-        Assert.Equal(deepAlone, setOutcome);
-        Assert.Equal("compiled", shallowInSet);
     }
 
     private static string CompileOutcome(Func<object> compile)
