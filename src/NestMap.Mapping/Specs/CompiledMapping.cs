@@ -145,13 +145,29 @@ public sealed class CompiledMapping
             // Looks up the leading fields that several fields' expressions share, once for all of them (never fails:
             // a lookup that cannot be made fails the fields that reach it, when they are evaluated).
             ExpressionSetEvaluation expressions = _expressions.Evaluate(input);
+
+            // Tracing reads the clock once per field boundary (the end of a field is the start of the next) and builds
+            // the traces afterwards, so that no field's time includes the clock reads or the trace of another.
+            long[]? stamps = trace ? new long[_fields.Length + 1] : null;
+            if (stamps is not null)
+            {
+                stamps[0] = clock.GetTimestamp();
+            }
+
             for (int i = 0; i < _fields.Length; i++)
             {
-                long start = trace ? clock.GetTimestamp() : 0;
                 values[i] = Evaluate(_fields[i], input, expressions, errors);
-                if (trace)
+                if (stamps is not null)
                 {
-                    traces[i] = new FieldTrace(_fields[i].Spec.OutputPath, values[i].Status, values[i].ErrorCode, clock.GetElapsedTime(start), values[i].Steps, applied);
+                    stamps[i + 1] = clock.GetTimestamp();
+                }
+            }
+
+            if (stamps is not null)
+            {
+                for (int i = 0; i < _fields.Length; i++)
+                {
+                    traces[i] = new FieldTrace(_fields[i].Spec.OutputPath, values[i].Status, values[i].ErrorCode, clock.GetElapsedTime(stamps[i], stamps[i + 1]), values[i].Steps, applied);
                 }
             }
 
