@@ -10,8 +10,9 @@ namespace NestMap.Benchmarks;
 /// <summary>
 /// Issue 6: what the mapping layer costs over evaluating its expressions, with tracing off and on. The baseline
 /// evaluates the 20 expressions of <see cref="MappingWorkload"/> as one expression set (as a compiled mapping does) and
-/// writes them as one object, which is the least any mapping must do; <c>MapTraceOff</c> runs the same fields as a compiled spec (missing/default handling, output tree,
-/// result object), <c>MapTraceOn</c> also times and records every field.
+/// writes them as one object, which is the least any mapping must do; <c>MapTraceOff</c> runs the same fields as a
+/// compiled spec (missing/default handling, output tree, result object), <c>MapTraceOn</c> also times and records
+/// every field.
 /// </summary>
 [MemoryDiagnoser]
 public class MappingTraceBenchmarks : IDisposable

@@ -162,26 +162,13 @@ public sealed class ExpressionSetTests
         string deep = new string('[', 999) + "a" + new string(']', 999);
         string shallow = "[[a]]";
         string? setOutcome = null, deepAlone = null, shallowAlone = null, shallowInSet = null;
-        Exception? unexpected = null;
-        var thread = new Thread(
-            () =>
-            {
-                try
-                {
-                    shallowAlone = CompileOutcome(() => JmesPath.Compile("a", policy));
-                    deepAlone = CompileOutcome(() => JmesPath.Compile(deep, policy));
-                    setOutcome = CompileOutcome(() => JmesPath.CompileSet(["a", deep], policy));
-                    shallowInSet = CompileOutcome(() => JmesPath.CompileSet(["a", shallow, "a.b"], policy));
-                }
-                catch (Exception e)
-                {
-                    unexpected = e;
-                }
-            },
-            256 * 1024);
-        thread.Start();
-        thread.Join();
-        Assert.Null(unexpected);
+        Assert.Null(StackThread.Run(256 * 1024, () =>
+        {
+            shallowAlone = CompileOutcome(() => JmesPath.Compile("a", policy));
+            deepAlone = CompileOutcome(() => JmesPath.Compile(deep, policy));
+            setOutcome = CompileOutcome(() => JmesPath.CompileSet(["a", deep], policy));
+            shallowInSet = CompileOutcome(() => JmesPath.CompileSet(["a", shallow, "a.b"], policy));
+        }));
 
         // The contract, on any machine: the set's outcome is that of its first member that fails alone on this stack.
         Assert.Equal(shallowAlone != "compiled" ? shallowAlone : deepAlone, setOutcome);

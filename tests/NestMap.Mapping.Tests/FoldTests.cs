@@ -211,24 +211,11 @@ public sealed class FoldTests
             : new ExpressionPolicy { MaxPathDepth = 1000 };
         CompiledExpression generalPath = Compile(expression, policy, generalPathsOnly: true), fastPaths = Compile(expression, policy, generalPathsOnly: false);
         string general = "", fast = "";
-        Exception? unexpected = null;
-        var thread = new Thread(
-            () =>
-            {
-                try
-                {
-                    general = Outcome(generalPath, document.RootElement);
-                    fast = Outcome(fastPaths, document.RootElement);
-                }
-                catch (Exception e)
-                {
-                    unexpected = e;
-                }
-            },
-            128 * 1024);
-        thread.Start();
-        thread.Join();
-        Assert.Null(unexpected);
+        Assert.Null(StackThread.Run(128 * 1024, () =>
+        {
+            general = Outcome(generalPath, document.RootElement);
+            fast = Outcome(fastPaths, document.RootElement);
+        }));
         if (raisedLimits)
         {
             // Deep enough that no JIT tier's frames fit in the thread's stack: both must report the limit.

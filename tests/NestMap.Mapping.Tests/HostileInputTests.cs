@@ -152,22 +152,7 @@ public sealed class HostileInputTests
 
     private static ExpressionException? OnStack(int stackSize, Action action)
     {
-        Exception? caught = null;
-        var thread = new Thread(
-            () =>
-            {
-                try
-                {
-                    action();
-                }
-                catch (Exception e)
-                {
-                    caught = e;
-                }
-            },
-            stackSize);
-        thread.Start();
-        Assert.True(thread.Join(TimeSpan.FromMinutes(2)), "the evaluation did not finish");
+        Exception? caught = StackThread.Run(stackSize, action);
         return caught switch
         {
             null => null,

@@ -312,25 +312,14 @@ public sealed class MappingTests
     [Fact]
     public void Trace_TimesEachFieldBetweenTwoClockReads()
     {
-        // A clock that moves 1 ms at every read: each field's time must be exactly one step, so the clock is read once
-        // per field boundary and nothing else (another field's clock read or trace) falls between a field's two reads.
+        // A clock that moves 1 ms at every read. Each field's time is exactly one step: nothing else (another field's
+        // clock read or trace) falls between a field's two reads; and ten reads for nine fields: the end of a field is
+        // the start of the next.
         var clock = new SteppingClock();
         MappingResult result = Map(Compile(OrderSpec, new MappingOptions { Trace = true, TimeProvider = clock }), V2Input);
         Assert.Equal(9, result.Traces.Count);
         Assert.All(result.Traces, t => Assert.Equal(TimeSpan.FromMilliseconds(1), t.Elapsed));
         Assert.Equal(10, clock.Reads); // nine fields, ten boundaries
-    }
-
-    /// <summary>A clock that moves one millisecond at every read.</summary>
-    private sealed class SteppingClock : TimeProvider
-    {
-        private long _now;
-
-        public long Reads => _now / TimeSpan.TicksPerMillisecond;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => Interlocked.Add(ref _now, TimeSpan.TicksPerMillisecond);
     }
 
     [Fact]
@@ -383,5 +372,17 @@ public sealed class MappingTests
         Assert.Contains(result.Errors, e => e.Code == MappingErrorCodes.CompatibilityFailed);
         Assert.Contains(result.Errors, e => e.Code == MappingErrorCodes.FieldEvaluationFailed && e.Field == "b");
         Assert.Equal("""{"d":2}""", result.OutputText);
+    }
+
+    /// <summary>A clock that moves one millisecond at every read.</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        private long _now;
+
+        public long Reads => _now / TimeSpan.TicksPerMillisecond;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Add(ref _now, TimeSpan.TicksPerMillisecond);
     }
 }

@@ -54,9 +54,8 @@ public sealed class CompiledExpressionSet
         JValue[]? slots = _slots == 0 ? null : new JValue[_slots];
         if (_lookups is not null)
         {
-            // Field lookups charge no steps, so this context's budget is never drawn on; each member charges its own.
-            var context = new EvalContext(root, slots, string.Empty, Policy);
-            Compiler.LookUpShared(_lookups, root, ref context);
+            // Field lookups charge no steps: each member charges its own, as it would alone.
+            Compiler.LookUpShared(_lookups, root, slots!);
         }
 
         return new ExpressionSetEvaluation(this, root, slots);

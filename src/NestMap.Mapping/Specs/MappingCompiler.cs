@@ -22,7 +22,21 @@ public static class MappingCompiler
         var diagnostics = new List<MappingDiagnostic>();
         var fields = new List<CompiledField>();
 
-        int member = 0;
+        // The fields' expressions are evaluated as one set against the same input: the leading fields they share are
+        // looked up once per input. The set stops at its first invalid expression; only then is each expression
+        // compiled alone, to report every failing field where it is (in field order, among the templates' errors).
+        CompiledExpressionSet? expressions = null;
+        ExpressionException? setError = null;
+        try
+        {
+            expressions = JmesPath.CompileSet(spec.Fields.Where(f => f.Template is null).Select(f => f.Expression!), spec.Policy);
+        }
+        catch (ExpressionException e)
+        {
+            setError = e;
+        }
+
+        int member = 0, expressionErrors = 0;
         foreach (FieldSpec field in spec.Fields)
         {
             try
@@ -30,35 +44,28 @@ public static class MappingCompiler
                 if (field.Template is not null)
                 {
                     fields.Add(new CompiledField(field, -1, JmesPath.CompileTemplate(field.Template, spec.Policy)));
+                    continue;
                 }
-                else
+
+                if (setError is not null)
                 {
-                    // Compiled alone to report every failing field where it is; evaluated as a member of the set below.
                     _ = JmesPath.Compile(field.Expression!, spec.Policy);
-                    fields.Add(new CompiledField(field, member++, null));
                 }
+
+                fields.Add(new CompiledField(field, member++, null));
             }
             catch (ExpressionException e)
             {
+                expressionErrors += field.Template is null ? 1 : 0;
                 diagnostics.Add(ExpressionDiagnostic(spec, $"field '{field.OutputPath}'", e, field.Line, field.Column));
             }
         }
 
-        // The fields' expressions are evaluated as one set against the same input: the leading fields they share are
-        // looked up once per input. It compiles when each expression compiles alone (CompileSet compiles them alone
-        // when they are too deep to compile together); should it not, its error is reported against its field.
-        CompiledExpressionSet? expressions = null;
-        if (diagnostics.Count == 0)
+        if (setError is not null && expressionErrors == 0)
         {
-            try
-            {
-                expressions = JmesPath.CompileSet(spec.Fields.Where(f => f.Template is null).Select(f => f.Expression!), spec.Policy);
-            }
-            catch (ExpressionException e)
-            {
-                FieldSpec field = spec.Fields.First(f => f.Template is null && f.Expression == e.Expression);
-                diagnostics.Add(ExpressionDiagnostic(spec, $"field '{field.OutputPath}'", e, field.Line, field.Column));
-            }
+            // Every expression compiled alone where the set did not (a stack that ran out in between): its own error.
+            FieldSpec field = spec.Fields.First(f => f.Template is null && f.Expression == setError.Expression);
+            diagnostics.Add(ExpressionDiagnostic(spec, $"field '{field.OutputPath}'", setError, field.Line, field.Column));
         }
 
         var steps = new List<CompiledStep>();

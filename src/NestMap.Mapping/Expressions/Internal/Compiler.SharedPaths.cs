@@ -184,10 +184,10 @@ internal sealed partial class Compiler
     /// <summary>The mark of a lookup that failed: an expression reference, which no lookup can return.</summary>
     private static readonly JValue s_failedLookup = JValue.FromExpression(new ExpressionRef(static (in JValue current, ref EvalContext context) => default, 0));
 
-    /// <summary>Looks up a multi-select's shared chains into their slots, parents first; called before its members run.</summary>
-    public static void LookUpShared(SharedLookup[] lookups, in JValue current, ref EvalContext context)
+    /// <summary>Looks up the shared chains of a multi-select or an expression set into their slots, parents first; called before its members run.</summary>
+    /// <remarks>Charges nothing (field lookups cost no steps), so it needs no evaluation context.</remarks>
+    public static void LookUpShared(SharedLookup[] lookups, in JValue current, JValue[] slots)
     {
-        JValue[] slots = context.Slots!;
         foreach (SharedLookup lookup in lookups)
         {
             JValue parent = lookup.Parent < 0 ? current : slots[lookup.Parent];

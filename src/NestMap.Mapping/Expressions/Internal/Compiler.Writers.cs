@@ -106,7 +106,7 @@ internal sealed partial class Compiler
         {
             if (shared is not null)
             {
-                LookUpShared(shared, current, ref context);
+                LookUpShared(shared, current, context.Slots!);
             }
 
             context.Build(names.Length, offset);
@@ -131,7 +131,7 @@ internal sealed partial class Compiler
         {
             if (shared is not null)
             {
-                LookUpShared(shared, current, ref context);
+                LookUpShared(shared, current, context.Slots!);
             }
 
             context.Build(items.Length, offset);
@@ -181,5 +181,4 @@ internal sealed partial class Compiler
             JsonText.WriteTo(output, value, ref budget);
         }
     }
-
 }

@@ -627,7 +627,7 @@ internal sealed partial class Compiler
         {
             return (in JValue current, ref EvalContext context) =>
             {
-                LookUpShared(shared, current, ref context);
+                LookUpShared(shared, current, context.Slots!);
                 return JValue.FromArray(EvaluateAll(items, current, ref context, offset));
             };
         }
@@ -667,7 +667,7 @@ internal sealed partial class Compiler
         {
             return (in JValue current, ref EvalContext context) =>
             {
-                LookUpShared(shared, current, ref context);
+                LookUpShared(shared, current, context.Slots!);
                 return JValue.FromObject(new ObjectValue(keys, EvaluateAll(values, current, ref context, offset), encoded));
             };
         }
