@@ -38,7 +38,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         var now = _time.GetTimestamp();
         var biggest = new PriorityQueue<OuterKeyUsage, int>(top + 1);
         var idlest = new PriorityQueue<OuterKeyUsage, long>(top + 1);
-        foreach (var (outer, map) in _outer)
+        foreach (var map in _outer.Maps())
         {
             var count = map.Count;
             TimeSpan? idleFor = null;
@@ -49,7 +49,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 idleFor = lastTouch < now ? _time.GetElapsedTime(lastTouch, now) : TimeSpan.Zero;
             }
 
-            var usage = new OuterKeyUsage(outer.ToString() ?? string.Empty, count, idleFor);
+            var usage = new OuterKeyUsage(map.Outer.ToString() ?? string.Empty, count, idleFor);
             Keep(biggest, usage, count, top);
             if (idleFor is { } idleSpan)
             {
@@ -185,5 +185,5 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     /// <summary>Whether an entry is present and unexpired at <paramref name="now"/>, without counting as an access.</summary>
     private bool IsResidentAt(TOuter outer, TInner inner, long now) =>
-        _outer.TryGetValue(outer, out var map) && map.Find(inner, HashOf(inner), _innerComparer) is { } node && !node.IsExpiredAt(now) && !IsOuterExpiredAt(map, now);
+        _outer.Find(outer) is { } map && map.Find(inner, HashOf(inner), _innerComparer) is { } node && !node.IsExpiredAt(now) && !IsOuterExpiredAt(map, now);
 }

@@ -16,13 +16,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
         get
         {
             var now = _idleTtl != 0 ? _time.GetTimestamp() : 0; // 0: a placeholder, no outer key can expire
-            foreach (var pair in _outer)
+            foreach (var map in _outer.Maps())
             {
                 // Skips a map a writer has just linked and not yet filled, one being retired, and an outer key past
                 // its idle deadline (gone for reads, swept or not).
-                if (pair.Value.Count > 0 && !IsOuterExpiredAt(pair.Value, now))
+                if (map.Count > 0 && !IsOuterExpiredAt(map, now))
                 {
-                    yield return pair.Key;
+                    yield return map.Outer;
                 }
             }
         }
@@ -40,16 +40,16 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
     public IEnumerator<NestedEntry<TOuter, TInner, TValue>> GetEnumerator()
     {
         var now = _time.GetTimestamp();
-        foreach (var pair in _outer)
+        foreach (var map in _outer.Maps())
         {
-            if (IsOuterExpiredAt(pair.Value, now))
+            if (IsOuterExpiredAt(map, now))
             {
                 continue; // past its idle deadline: gone with all its entries
             }
 
             // Lock-free walk over the bucket array loaded once: see InnerMap's remarks for why every chain walked
             // this way is a consistent past state of that chain, with no node seen twice.
-            var buckets = pair.Value.Buckets;
+            var buckets = map.Buckets;
             for (var i = 0; i < buckets.Length; i++)
             {
                 for (var node = Volatile.Read(ref buckets[i]); node is not null; node = node.Next)
@@ -59,7 +59,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
                         continue;
                     }
 
-                    yield return new NestedEntry<TOuter, TInner, TValue>(pair.Key, node.Key, node.Value);
+                    yield return new NestedEntry<TOuter, TInner, TValue>(map.Outer, node.Key, node.Value);
                 }
             }
         }

@@ -118,7 +118,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IDispo
     /// </param>
     /// <returns>The number of entries removed; 0 also when another thread is running a slice (unless <paramref name="waitForRunning"/>).</returns>
     /// <remarks>
-    /// A slice that throws (a defect, an outer comparer that throws, out of memory; removal callbacks are caught
+    /// A slice that throws (a defect, a time provider that throws, out of memory; removal callbacks are caught
     /// already) is counted in the integrity check's failure count, reports what it did remove, schedules a retry one
     /// wheel tick later and re-arms the timer, then lets the exception go on to its caller.
     /// </remarks>

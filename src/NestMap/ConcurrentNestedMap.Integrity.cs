@@ -44,9 +44,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         long timedEntries = 0;
         var idleNodes = 0;
         var maps = 0;
-        foreach (var pair in _outer)
+        foreach (var map in _outer.Maps())
         {
-            var map = pair.Value;
             maps++;
             lock (map)
             {
@@ -54,22 +53,22 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 entries += found;
                 if (!map.IsLive)
                 {
-                    problems.Add($"Outer key {pair.Key} maps to an inner map in state {map.State}.");
+                    problems.Add($"Outer key {map.Outer} maps to an inner map in state {map.State}.");
                 }
 
                 if (found == 0)
                 {
-                    problems.Add($"Outer key {pair.Key} maps to an empty inner map (a zombie).");
+                    problems.Add($"Outer key {map.Outer} maps to an empty inner map (a zombie).");
                 }
 
                 if (found != map.Count)
                 {
-                    problems.Add($"Outer key {pair.Key}: count {map.Count}, but {found} entries in the table.");
+                    problems.Add($"Outer key {map.Outer}: count {map.Count}, but {found} entries in the table.");
                 }
 
                 if (misplaced != 0)
                 {
-                    problems.Add($"Outer key {pair.Key}: {misplaced} nodes in a bucket their hash does not select.");
+                    problems.Add($"Outer key {map.Outer}: {misplaced} nodes in a bucket their hash does not select.");
                 }
 
                 lock (_wheelLock)
@@ -83,12 +82,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                                 timedEntries++;
                                 if (timed.WheelNext is null || !ReferenceEquals(timed.Owner, map))
                                 {
-                                    problems.Add($"Outer key {pair.Key}: timed entry {node.Key} is not in the wheel, or names another owner.");
+                                    problems.Add($"Outer key {map.Outer}: timed entry {node.Key} is not in the wheel, or names another owner.");
                                 }
                             }
                             else if (_timesEntries)
                             {
-                                problems.Add($"Outer key {pair.Key}: entry {node.Key} has no timed node in a map that times every entry.");
+                                problems.Add($"Outer key {map.Outer}: entry {node.Key} has no timed node in a map that times every entry.");
                             }
                         }
                     }
@@ -98,12 +97,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                         idleNodes++;
                         if (idle.WheelNext is null || !ReferenceEquals(idle.Owner, map))
                         {
-                            problems.Add($"Outer key {pair.Key}: its idle node is not in the outer wheel, or names another owner.");
+                            problems.Add($"Outer key {map.Outer}: its idle node is not in the outer wheel, or names another owner.");
                         }
                     }
                     else if (_outerWheel is not null)
                     {
-                        problems.Add($"Outer key {pair.Key} has no idle node in a map that tracks outer keys.");
+                        problems.Add($"Outer key {map.Outer} has no idle node in a map that tracks outer keys.");
                     }
                 }
             }
@@ -117,6 +116,17 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         if (maps != _outerCount.Sum())
         {
             problems.Add($"OuterCount is {_outerCount.Sum()}, but {maps} inner maps are linked.");
+        }
+
+        var (chained, misplacedMaps) = _outer.CountMaps();
+        if (chained != maps || chained != _outer.Count)
+        {
+            problems.Add($"The outer table's chains hold {chained} inner maps and its stripes count {_outer.Count}, but its enumeration returned {maps}.");
+        }
+
+        if (misplacedMaps != 0)
+        {
+            problems.Add($"{misplacedMaps} inner maps are in an outer bucket their hash does not select.");
         }
 
         if (Interlocked.Read(ref _maintenanceFailures) is var failures and not 0)
@@ -154,7 +164,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         foreach (var node in wheel.InExpiryOrder(refileEarly: false))
         {
             var owner = node.Owner;
-            if (!owner.IsLive || !_outer.TryGetValue(owner.Outer, out var linkedMap) || !ReferenceEquals(linkedMap, owner))
+            if (!owner.IsLive || _outer.Find(owner.Outer) is not { } linkedMap || !ReferenceEquals(linkedMap, owner))
             {
                 problems.Add($"The {name} wheel holds a node of outer key {owner.Outer}, whose map is not the live linked one.");
             }

@@ -35,9 +35,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IMetri
         }
 
         long empty = 0;
-        foreach (var pair in _outer)
+        foreach (var map in _outer.Maps())
         {
-            empty += pair.Value.Count == 0 ? 1 : 0;
+            empty += map.Count == 0 ? 1 : 0;
         }
 
         var removals = new long[_removals.Length];

@@ -167,7 +167,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         var hash = HashOf(inner);
         while (true)
         {
-            if (_outer.TryGetValue(outer, out var map) && map.Find(inner, hash, _innerComparer) is { } node
+            if (_outer.Find(outer) is { } map && map.Find(inner, hash, _innerComparer) is { } node
                 && NowIfTimed(node) is var seenAt && !node.IsExpiredAt(seenAt) && !IsOuterExpiredAt(map, seenAt))
             {
                 // Optimistic update: read the version (volatile, so acquire) before the value, compute
@@ -231,7 +231,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         var now = clocked ? _time.GetTimestamp() : 0;
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var updated = false;
-        while (_outer.TryGetValue(outer, out var map))
+        while (_outer.Find(outer) is { } map)
         {
             lock (map)
             {
@@ -291,7 +291,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = false;
         value = default;
-        while (_outer.TryGetValue(outer, out var map))
+        while (_outer.Find(outer) is { } map)
         {
             lock (map)
             {
@@ -371,9 +371,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     public void Clear()
     {
         // RemoveOuterCore already retries past maps retired or replaced by a resize while we go.
-        foreach (var pair in _outer)
+        foreach (var map in _outer.Maps())
         {
-            RemoveOuterCore(pair.Key, RemovalReason.Cleared);
+            RemoveOuterCore(map.Outer, RemovalReason.Cleared);
         }
     }
 
@@ -382,7 +382,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         List<NestedRemoval<TOuter, TInner, TValue>>? removals = null;
         var removed = 0;
         var now = _entryWheel is not null || _idleTtl != 0 ? _time.GetTimestamp() : 0; // else 0: a placeholder, nothing can expire
-        while (_outer.TryGetValue(outer, out var map))
+        while (_outer.Find(outer) is { } map)
         {
             lock (map)
             {
@@ -569,7 +569,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         InnerMap<TOuter, TInner, TValue>? created = null;
         while (true)
         {
-            if (_outer.TryGetValue(outer, out var map))
+            if (_outer.Find(outer) is { } map)
             {
                 return map;
             }
@@ -587,17 +587,18 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 EvictOuterKey(now, ref removals);
             }
 
-            created ??= InnerMap<TOuter, TInner, TValue>.Create(outer, _initialInnerCapacity);
+            created ??= InnerMap<TOuter, TInner, TValue>.Create(outer, _outer.HashOf(outer), _initialInnerCapacity);
 
             // Race: two writers may both miss and both try to link a new map; TryAdd lets exactly one win, and the
-            // loser's map was never visible to anyone, so it needs no reclaiming. The count goes up first because
-            // TryAdd may link the map and then throw (out of memory while growing its table): the map is linked
-            // then, and its retirement will count it down.
+            // loser's map was never visible to anyone, so it needs no reclaiming. TryAdd throws only before it links
+            // (an outer comparer that throws, or out of memory entering the table's lock), and grows the table as
+            // best effort after; the count goes up first all the same, and the catch below reclaims a map that is
+            // linked and empty, so that a future change there cannot leak a zombie.
             _outerCount.Increment();
             bool linked;
             try
             {
-                linked = _outer.TryAdd(outer, created);
+                linked = _outer.TryAdd(created);
             }
             catch
             {
@@ -679,9 +680,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // Swap, then mark, both under the map's lock (as for retirement): a writer that looked the map up before the
         // swap blocks on the lock, sees the mark and retries on the successor. A lock-free reader still holding the
         // old map sees its contents as of this instant, which overlaps its read. The successor is published by the
-        // reference store inside TryUpdate, which in .NET releases every earlier write to the successor's nodes.
-        // Swapping first means that if it throws (an outer comparer that throws), the old map stays live and linked,
-        // and the wheel still holds its nodes: the successor's copies take their places only after the swap, in
+        // volatile store inside TryReplace, which releases every earlier write to the successor's nodes. The swap
+        // finds the old map by reference and keeps its stored hash, so it never calls the outer comparer; it can
+        // throw only entering the table's lock, before anything changes: the old map then stays live and linked, and
+        // the wheel still holds its nodes. The successor's copies take their places only after the swap, in
         // MarkMoved_NeedsLock, which allocates nothing and cannot fail, so no exception can come between the two.
         //
         // Race resolved here: from the swap on, other threads find the successor and may lock it and change its
@@ -693,7 +695,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // is taken before the swap also because entering a monitor may allocate.)
         lock (successor)
         {
-            if (!_outer.TryUpdate(map.Outer, successor, map))
+            if (!_outer.TryReplace(map, successor))
             {
                 throw new InvalidOperationException("Internal error: a live inner map was not linked under its outer key.");
             }
@@ -765,7 +767,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <summary>After a failed link attempt, reclaims <paramref name="created"/> if it did get linked and is still empty.</summary>
     private void ReclaimIfLinkedAndEmpty(TOuter outer, InnerMap<TOuter, TInner, TValue> created)
     {
-        if (_outer.TryGetValue(outer, out var linked) && ReferenceEquals(linked, created))
+        if (_outer.Find(outer) is { } linked && ReferenceEquals(linked, created))
         {
             lock (created)
             {
@@ -844,10 +846,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             }
 
             // Unlink, then mark, both under the map's lock: a writer that looked the map up before the unlink blocks on
-            // the lock and then sees the mark, so no write lands in an unlinked map. The pair overload of TryRemove
-            // removes the key only while it still maps to this very map, never to a successor. If it throws (an outer
-            // comparer that throws), nothing has changed: the map stays live and linked with its entries.
-            var unlinked = _outer.TryRemove(new KeyValuePair<TOuter, InnerMap<TOuter, TInner, TValue>>(map.Outer, map));
+            // the lock and then sees the mark, so no write lands in an unlinked map. TryRemove unlinks this very map
+            // (found by reference, never a successor) and never calls the outer comparer; if it throws (entering the
+            // table's lock), nothing has changed: the map stays live and linked with its entries.
+            var unlinked = _outer.TryRemove(map);
             Debug.Assert(unlinked, "A live map is linked.");
             var removed = map.Retire_NeedsLock();
 

@@ -44,10 +44,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     where TInner : notnull
 {
     /// <summary>Outer key → its inner map. Only maps that are not retired are linked here (see <see cref="InnerMap{TOuter, TInner, TValue}"/>).</summary>
-    private readonly ConcurrentDictionary<TOuter, InnerMap<TOuter, TInner, TValue>> _outer;
+    private readonly OuterTable<TOuter, TInner, TValue> _outer;
 
     /// <summary>The inner-key comparer, or <see langword="null"/> for a value type with the default comparer (so the JIT can devirtualise).</summary>
     private readonly IEqualityComparer<TInner>? _innerComparer;
+
+    /// <summary>Whether both keys are value types compared with the default comparers (see <see cref="FindNode(TOuter, TInner)"/>).</summary>
+    private readonly bool _defaultKeys;
 
     private readonly int _initialInnerCapacity;
     private readonly StripedCounter _count = new();
@@ -108,12 +111,12 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         _name = options.Name ?? "unnamed";
         _sampler = options.InsertionSiteSampling > 0 ? new InsertionSampler<TOuter, TInner, TValue>(options.InsertionSiteSampling, _time) : null;
 
-        _outer = new ConcurrentDictionary<TOuter, InnerMap<TOuter, TInner, TValue>>(
-            Environment.ProcessorCount, Math.Max(options.InitialOuterCapacity, 31), options.OuterComparer);
+        _outer = new OuterTable<TOuter, TInner, TValue>(options.InitialOuterCapacity, options.OuterComparer);
         _innerComparer = typeof(TInner).IsValueType && (options.InnerComparer is null || ReferenceEquals(options.InnerComparer, EqualityComparer<TInner>.Default))
             ? null
             : options.InnerComparer ?? EqualityComparer<TInner>.Default;
         _initialInnerCapacity = options.InitialInnerCapacity;
+        _defaultKeys = _innerComparer is null && _outer.HasDefaultComparer;
 
         // Last: from here on a metrics listener may observe the map from another thread.
         _metricsId = NestedMapMetrics.Register(this);
@@ -140,9 +143,9 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         get
         {
-            foreach (var pair in _outer)
+            foreach (var map in _outer.Maps())
             {
-                if (pair.Value.Count > 0)
+                if (map.Count > 0)
                 {
                     return false;
                 }
@@ -187,7 +190,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// </remarks>
     public bool TryGetValue(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
     {
-        var node = FindNode(outer, inner, HashOf(inner));
+        var node = FindNode(outer, inner);
         if (node is not null)
         {
             value = node.Value;
@@ -204,7 +207,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <returns><see langword="true"/> when the entry exists.</returns>
     /// <exception cref="ArgumentNullException">A key is <see langword="null"/>.</exception>
     /// <remarks>A read, as <see cref="TryGetValue"/> is: it extends a sliding deadline.</remarks>
-    public bool ContainsKey(TOuter outer, TInner inner) => FindNode(outer, inner, HashOf(inner)) is not null;
+    public bool ContainsKey(TOuter outer, TInner inner) => FindNode(outer, inner) is not null;
 
     /// <summary>Gets whether an outer key holds at least one entry (counting expired entries not yet removed, as <see cref="Count"/> does, but not an outer key past its idle deadline), without taking a lock.</summary>
     /// <param name="outer">The outer key.</param>
@@ -228,7 +231,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
-        if (!_outer.TryGetValue(outer, out var map))
+        if (_outer.Find(outer) is not { } map)
         {
             return 0;
         }
@@ -253,7 +256,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         }
 
         var now = _time.GetTimestamp(); // never under a lock: see RunMaintenanceSlice
-        while (_outer.TryGetValue(outer, out var map))
+        while (_outer.Find(outer) is { } map)
         {
             lock (map)
             {
@@ -292,8 +295,62 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     }
 
     /// <summary>Finds the node of a present, unexpired entry, without a lock; a read that counts as an access.</summary>
+    /// <remarks>
+    /// For value-type keys with the default comparers, the inlined path calls nothing but the out-of-line tails
+    /// (<see cref="FindNodeOutOfLine"/>, <see cref="CheckOnRead"/>) whose result it returns as is. A random lookup in
+    /// a large map is a chain of cache misses, and the processor overlaps the misses of the next lookup with the current
+    /// one only as far as its instruction window reaches: a value live across a call would go to the stack in the
+    /// caller's loop, and every such store and reload makes each lookup longer. The comparer and expiry paths are there,
+    /// out of line, for that reason.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private InnerMap<TOuter, TInner, TValue>.Node? FindNode(TOuter outer, TInner inner)
+    {
+        if (typeof(TOuter).IsValueType && typeof(TInner).IsValueType)
+        {
+            return _defaultKeys ? FindNodeDefaultKeys(outer, inner, EqualityComparer<TInner>.Default.GetHashCode(inner)) : FindNodeOutOfLine(outer, inner);
+        }
+
+        return FindNodeAnyKeys(outer, inner, HashOf(inner));
+    }
+
+    /// <summary><see cref="FindNode(TOuter, TInner)"/> for a caller that has the inner key's hash already.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private InnerMap<TOuter, TInner, TValue>.Node? FindNode(TOuter outer, TInner inner, int hash)
+    {
+        if (typeof(TOuter).IsValueType && typeof(TInner).IsValueType)
+        {
+            return _defaultKeys ? FindNodeDefaultKeys(outer, inner, hash) : FindNodeOutOfLine(outer, inner);
+        }
+
+        return FindNodeAnyKeys(outer, inner, hash);
+    }
+
+    /// <summary>The read path of value-type keys with the default comparers; calls nothing but tails whose result it returns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private InnerMap<TOuter, TInner, TValue>.Node? FindNodeDefaultKeys(TOuter outer, TInner inner, int hash)
+    {
+        if (!_outer.TryFindDefault(outer, out var map))
+        {
+            return FindNodeOutOfLine(outer, inner);
+        }
+
+        if (map is null)
+        {
+            return null;
+        }
+
+        var node = map.Find(inner, hash, comparer: null);
+        return node is not null && (node is InnerMap<TOuter, TInner, TValue>.TimedNode || _idleTtl != 0) ? CheckOnRead(map, node) : node;
+    }
+
+    /// <summary>The general read path, out of line: the fallback of the value-type read path, kept out of its loop.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private InnerMap<TOuter, TInner, TValue>.Node? FindNodeOutOfLine(TOuter outer, TInner inner) => FindNodeAnyKeys(outer, inner, HashOf(inner));
+
+    /// <summary>The general read path: any keys, any comparers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private InnerMap<TOuter, TInner, TValue>.Node? FindNodeAnyKeys(TOuter outer, TInner inner, int hash)
     {
         if (!typeof(TOuter).IsValueType && outer is null)
         {
@@ -303,7 +360,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         // No lock. If the map we find is being retired concurrently, we either see the entry (the read overlaps a
         // moment when it existed) or see none (the map was already empty, and a successor map for this outer key can
         // only be linked after this one is unlinked, so there was a moment during our read when the key was absent).
-        if (!_outer.TryGetValue(outer, out var map))
+        if (_outer.Find(outer) is not { } map)
         {
             return null;
         }
@@ -311,21 +368,30 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         var node = map.Find(inner, hash, _innerComparer);
 
         // Only an entry with a deadline, or a map that tracks idle outer keys, needs the clock: a plain entry in a map
-        // without expiry pays one type check. With the system clock and nothing to slide, the coarse clock proves most
-        // deadlines ahead right here (see CoarseClock); everything else goes to the full check.
+        // without expiry pays one type check and one field read.
         if (node is not null && (node is InnerMap<TOuter, TInner, TValue>.TimedNode || _idleTtl != 0))
         {
-            if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed && _readClock is { } clock && clock.IsCertainlyAhead(Volatile.Read(ref timed.Deadline)))
-            {
-                return node;
-            }
-
-            if (!IsLiveOnRead(map, node))
-            {
-                return null;
-            }
+            return CheckOnRead(map, node);
         }
 
         return node;
+    }
+
+    /// <summary>The expiry half of <see cref="FindNode(TOuter, TInner)"/>: the node when it is live at this read, else <see langword="null"/>.</summary>
+    /// <remarks>
+    /// Kept out of line on purpose (see <see cref="FindNode(TOuter, TInner)"/>): inlined, its clock reads and calls made the JIT keep
+    /// the caller's loop variables on the stack.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private InnerMap<TOuter, TInner, TValue>.Node? CheckOnRead(InnerMap<TOuter, TInner, TValue> map, InnerMap<TOuter, TInner, TValue>.Node node)
+    {
+        // With the system clock and nothing to slide, the coarse clock proves most deadlines ahead right here (see
+        // CoarseClock); everything else goes to the full check.
+        if (node is InnerMap<TOuter, TInner, TValue>.TimedNode timed && _readClock is { } clock && clock.IsCertainlyAhead(Volatile.Read(ref timed.Deadline)))
+        {
+            return node;
+        }
+
+        return IsLiveOnRead(map, node) ? node : null;
     }
 }

@@ -10,6 +10,69 @@ public sealed class SoakTests
     private static readonly int Threads = Math.Max(4, Environment.ProcessorCount * 2);
 
     [Fact]
+    public void OuterKeyChurn_ThroughManyOuterTableResizes_HidesNoEntry()
+    {
+        // Writers link and reclaim tens of thousands of short-lived outer keys, so the outer table grows many times and
+        // relinks its chains under the readers. Readers check entries that are there from start to end: each read must
+        // find them, and enumerating the outer keys must return each of them once.
+        var map = new ConcurrentNestedMap<long, int, int>();
+        const int stableOuters = 100;
+        for (var outer = 0; outer < stableOuters; outer++)
+        {
+            map.Set(outer, 1, outer);
+        }
+
+        var writers = Math.Max(2, Threads / 2);
+        var writing = writers;
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        RunTogether(Threads, thread =>
+        {
+            if (thread < writers)
+            {
+                for (var n = 0; n < 30_000; n++)
+                {
+                    long outer = 1_000_000L * (thread + 1) + n;
+                    map.Set(outer, 1, n);
+                    map.Set(outer, 2, n);
+                    if (n % 2 == 0)
+                    {
+                        Assert.True(map.TryRemove(outer, 1, out _));
+                        Assert.True(map.TryRemove(outer, 2, out _)); // the last entry: the inner map is unlinked
+                    }
+                }
+
+                Interlocked.Decrement(ref writing);
+                return;
+            }
+
+            while (Volatile.Read(ref writing) > 0)
+            {
+                for (var outer = 0; outer < stableOuters; outer++)
+                {
+                    if (!map.TryGetValue(outer, 1, out var value) || value != outer)
+                    {
+                        errors.Enqueue($"Entry ({outer}, 1) was not found.");
+                    }
+                }
+
+                if (thread % 2 == 0)
+                {
+                    var seen = map.OuterKeys.Where(outer => outer < stableOuters).ToList();
+                    if (seen.Count != stableOuters || seen.Distinct().Count() != stableOuters)
+                    {
+                        errors.Enqueue($"Enumeration returned {seen.Count} stable outer keys ({seen.Distinct().Count()} distinct).");
+                    }
+                }
+            }
+        });
+
+        Assert.Empty(errors);
+        Assert.Empty(map.CheckIntegrity());
+        Assert.Equal(stableOuters + (writers * 15_000), map.OuterCount);
+        Assert.Equal(stableOuters + (writers * 30_000), map.Count);
+    }
+
+    [Fact]
     public void RemoveLastEntry_RacingWrites_LosesNoAcknowledgedWrite()
     {
         // Churners keep emptying the inner maps (add one key, remove it), so writers constantly meet inner maps that

@@ -54,9 +54,14 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
     private volatile int _count;
     private volatile InnerMapState _state;
 
-    private InnerMap(TOuter outer, int bucketCount)
+    /// <summary>The next inner map in this map's chain of the outer table (see <see cref="OuterTable{TOuter, TInner, TValue}"/>); written only under the outer table's locks.</summary>
+    /// <remarks>A field, not a property, so that readers can walk it with <see cref="Volatile.Read{T}(ref readonly T)"/>.</remarks>
+    internal InnerMap<TOuter, TInner, TValue>? NextOuter;
+
+    private InnerMap(TOuter outer, int outerHash, int bucketCount)
     {
         Outer = outer;
+        OuterHash = outerHash;
         Debug.Assert(BitOperations.IsPow2(bucketCount) && bucketCount >= MinimumBuckets, "Bucket counts are powers of two, at least 2.");
         _buckets = new Node?[bucketCount];
 
@@ -65,10 +70,16 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
     }
 
     /// <summary>Makes an empty, live inner map with room for <paramref name="capacity"/> entries before it grows.</summary>
-    public static InnerMap<TOuter, TInner, TValue> Create(TOuter outer, int capacity) => new(outer, BucketCountFor(capacity));
+    /// <param name="outer">The outer key.</param>
+    /// <param name="outerHash">The outer key's hash, as the outer table computes it.</param>
+    /// <param name="capacity">The number of entries it takes before it grows.</param>
+    public static InnerMap<TOuter, TInner, TValue> Create(TOuter outer, int outerHash, int capacity) => new(outer, outerHash, BucketCountFor(capacity));
 
     /// <summary>Gets the outer key this map is linked under (the expiry sweeper needs it to unlink the map).</summary>
     public TOuter Outer { get; }
+
+    /// <summary>Gets the hash of <see cref="Outer"/>, computed once when the first map of the key is made, and kept by its successors.</summary>
+    public int OuterHash { get; }
 
     /// <summary>
     /// Gets or sets the node that stands for the whole outer key in the outer-key wheel (idle expiry, outer-key bounds);
@@ -411,7 +422,7 @@ internal sealed class InnerMap<TOuter, TInner, TValue>
         // MarkMoved_NeedsLock, after the swap, in a pass that allocates nothing. Until then each timed copy keeps its
         // original in its own WheelPrev (a copy is in no wheel list, so the link is free), which spares an array of
         // pairs; its WheelNext stays null, as Substitute expects.
-        var successor = new InnerMap<TOuter, TInner, TValue>(Outer, bucketCount);
+        var successor = new InnerMap<TOuter, TInner, TValue>(Outer, OuterHash, bucketCount);
         foreach (var head in _buckets)
         {
             for (var node = head; node is not null; node = node.Next)
