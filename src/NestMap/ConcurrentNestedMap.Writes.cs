@@ -159,7 +159,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         ArgumentNullException.ThrowIfNull(addValueFactory);
         ArgumentNullException.ThrowIfNull(updateValueFactory);
-        if (!typeof(TOuter).IsValueType && outer is null)
+        if (IsNull(outer))
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -221,7 +221,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     public bool TryUpdate(TOuter outer, TInner inner, TValue newValue, TValue comparisonValue)
     {
-        if (!typeof(TOuter).IsValueType && outer is null)
+        if (IsNull(outer))
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -281,7 +281,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     public bool TryRemove(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
     {
-        if (!typeof(TOuter).IsValueType && outer is null)
+        if (IsNull(outer))
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -355,7 +355,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
     public int RemoveOuter(TOuter outer)
     {
-        if (!typeof(TOuter).IsValueType && outer is null)
+        if (IsNull(outer))
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -561,15 +561,16 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// </remarks>
     private InnerMap<TOuter, TInner, TValue>? GetOrCreateInner(TOuter outer, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
-        if (!typeof(TOuter).IsValueType && outer is null)
+        if (IsNull(outer))
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
 
+        var outerHash = _outer.HashOf(outer);
         InnerMap<TOuter, TInner, TValue>? created = null;
         while (true)
         {
-            if (_outer.Find(outer) is { } map)
+            if (_outer.Find(outer, outerHash) is { } map)
             {
                 return map;
             }
@@ -587,13 +588,13 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
                 EvictOuterKey(now, ref removals);
             }
 
-            created ??= InnerMap<TOuter, TInner, TValue>.Create(outer, _outer.HashOf(outer), _initialInnerCapacity);
+            created ??= InnerMap<TOuter, TInner, TValue>.Create(outer, outerHash, _initialInnerCapacity);
 
             // Race: two writers may both miss and both try to link a new map; TryAdd lets exactly one win, and the
-            // loser's map was never visible to anyone, so it needs no reclaiming. TryAdd throws only before it links
-            // (an outer comparer that throws, or out of memory entering the table's lock), and grows the table as
-            // best effort after; the count goes up first all the same, and the catch below reclaims a map that is
-            // linked and empty, so that a future change there cannot leak a zombie.
+            // loser's map was never visible to anyone, so it needs no reclaiming. TryAdd may throw before it links (an
+            // outer comparer that throws, out of memory entering the table's lock) or after (a thread interrupted
+            // while it waits for the locks to grow the table): the count goes up first, and the catch below reclaims
+            // the map if it is linked and still empty, or counts it down if it is not linked.
             _outerCount.Increment();
             bool linked;
             try

@@ -226,7 +226,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <remarks>Counting is not an access: it does not extend the outer key's idle deadline.</remarks>
     public int CountOf(TOuter outer)
     {
-        if (!typeof(TOuter).IsValueType && outer is null)
+        if (IsNull(outer))
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -250,7 +250,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <remarks>The live inner map is never handed out: a caller holding it could touch it without its lock.</remarks>
     public IReadOnlyDictionary<TInner, TValue> SnapshotOf(TOuter outer)
     {
-        if (!typeof(TOuter).IsValueType && outer is null)
+        if (IsNull(outer))
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }
@@ -279,12 +279,22 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         return new Dictionary<TInner, TValue>(0, _innerComparer);
     }
 
-    // Null checks are written `!typeof(T).IsValueType && key is null`: the optimising JIT folds both forms to the same
-    // code, but unoptimised (Debug) code boxes a value-type key for a bare `key is null`, allocating on every call.
+    // Nullable<T> keys are value types that can be null; these are true only for them (read once, at type load).
+    private static readonly bool OuterIsNullable = typeof(TOuter).IsValueType && default(TOuter) is null;
+    private static readonly bool InnerIsNullable = typeof(TInner).IsValueType && default(TInner) is null;
+
+    // Null checks test the type first: the optimising JIT folds them to a bare `key is null` or to nothing, but
+    // unoptimised (Debug) code boxes a value-type key for a bare `key is null`, allocating on every call.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsNull(TOuter outer) => (!typeof(TOuter).IsValueType || OuterIsNullable) && outer is null;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsNull(TInner inner) => (!typeof(TInner).IsValueType || InnerIsNullable) && inner is null;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int HashOf(TInner inner)
     {
-        if (!typeof(TInner).IsValueType && inner is null)
+        if (IsNull(inner))
         {
             ThrowHelper.ThrowArgumentNull(nameof(inner));
         }
@@ -308,7 +318,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         if (typeof(TOuter).IsValueType && typeof(TInner).IsValueType)
         {
-            return _defaultKeys ? FindNodeDefaultKeys(outer, inner, EqualityComparer<TInner>.Default.GetHashCode(inner)) : FindNodeOutOfLine(outer, inner);
+            // A null Nullable<T> key goes the general way, which throws (the test folds away for other value types).
+            return _defaultKeys && !IsNull(outer) && !IsNull(inner)
+                ? FindNodeDefaultKeys(outer, inner, EqualityComparer<TInner>.Default.GetHashCode(inner))
+                : FindNodeOutOfLine(outer, inner);
         }
 
         return FindNodeAnyKeys(outer, inner, HashOf(inner));
@@ -320,7 +333,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         if (typeof(TOuter).IsValueType && typeof(TInner).IsValueType)
         {
-            return _defaultKeys ? FindNodeDefaultKeys(outer, inner, hash) : FindNodeOutOfLine(outer, inner);
+            return _defaultKeys && !IsNull(outer) ? FindNodeDefaultKeys(outer, inner, hash) : FindNodeOutOfLine(outer, inner);
         }
 
         return FindNodeAnyKeys(outer, inner, hash);
@@ -352,7 +365,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private InnerMap<TOuter, TInner, TValue>.Node? FindNodeAnyKeys(TOuter outer, TInner inner, int hash)
     {
-        if (!typeof(TOuter).IsValueType && outer is null)
+        if (IsNull(outer))
         {
             ThrowHelper.ThrowArgumentNull(nameof(outer));
         }

@@ -326,6 +326,34 @@ public sealed class ConcurrentNestedMapTests
         Assert.Equal(0, map.OuterCount);
     }
 
+#pragma warning disable CS8714 // Nullable<T> keys do not satisfy `notnull` to the compiler, but users can write them.
+    [Fact]
+    public void NullableKeys_NullIsRejected_AsForReferenceKeys()
+    {
+        using var map = new ConcurrentNestedMap<int?, int?, int>();
+        map.Set(1, 2, 3);
+
+        Assert.Throws<ArgumentNullException>(() => map.Set(null, 2, 4));
+        Assert.Throws<ArgumentNullException>(() => map.Set(1, null, 4));
+        Assert.Throws<ArgumentNullException>(() => map.TryAdd(null, 2, 4));
+        Assert.Throws<ArgumentNullException>(() => map.TryGetValue(null, 2, out _));
+        Assert.Throws<ArgumentNullException>(() => map.TryGetValue(1, null, out _));
+        Assert.Throws<ArgumentNullException>(() => map.ContainsKey(null, 2));
+        Assert.Throws<ArgumentNullException>(() => map.GetOrAdd(null, 2, 4));
+        Assert.Throws<ArgumentNullException>(() => map.GetOrAdd(1, null, 4));
+        Assert.Throws<ArgumentNullException>(() => map.TryRemove(null, 2, out _));
+        Assert.Throws<ArgumentNullException>(() => map.RemoveOuter(null));
+        Assert.Throws<ArgumentNullException>(() => map.CountOf(null));
+        Assert.Throws<ArgumentNullException>(() => map.SnapshotOf(null));
+
+        Assert.True(map.TryGetValue(1, 2, out var value));
+        Assert.Equal(3, value);
+        Assert.Equal(1, map.Count);
+        Assert.Equal(1, map.OuterCount);
+        Assert.Empty(map.CheckIntegrity());
+    }
+#pragma warning restore CS8714
+
     [Fact]
     public void ThrowingComparer_OnNewOuterKey_LeavesNoZombie()
     {

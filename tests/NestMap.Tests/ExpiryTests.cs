@@ -565,10 +565,10 @@ public sealed class ExpiryTests
         map.Set("o", 1, 1);
         map.Set("o", 2, 2); // the smallest table (2 buckets) is full now
 
-        // The third entry grows the map: the write hashes the outer key once to look it up, and the swap of the grown
-        // successor finds the old map by reference. With the comparer failing from the second hash on, the write must
-        // go through, with the wheels handed over to the successor.
-        outerComparer.ThrowAfter(1);
+        // The third entry grows the map: the write looks the outer key up (one hash, one equality check), and the swap
+        // of the grown successor finds the old map by reference. With the comparer failing from its third call on,
+        // the write must go through, with the wheels handed over to the successor.
+        outerComparer.ThrowAfter(2);
         map.Set("o", 3, 3);
         outerComparer.ThrowAfter(null);
         Assert.Equal(3, map.CountOf("o"));
@@ -747,12 +747,22 @@ public sealed class ExpiryTests
     {
         private int? _callsLeft;
 
-        /// <summary>Lets <paramref name="calls"/> more hash calls through, then throws on every one; <see langword="null"/> never throws.</summary>
+        /// <summary>Lets <paramref name="calls"/> more calls (hash or equality) through, then throws on every one; <see langword="null"/> never throws.</summary>
         public void ThrowAfter(int? calls) => _callsLeft = calls;
 
-        public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+        public bool Equals(string? x, string? y)
+        {
+            Count();
+            return string.Equals(x, y, StringComparison.Ordinal);
+        }
 
         public int GetHashCode(string obj)
+        {
+            Count();
+            return StringComparer.Ordinal.GetHashCode(obj);
+        }
+
+        private void Count()
         {
             if (_callsLeft is { } left)
             {
@@ -763,8 +773,6 @@ public sealed class ExpiryTests
 
                 _callsLeft = left - 1;
             }
-
-            return StringComparer.Ordinal.GetHashCode(obj);
         }
     }
 

@@ -189,16 +189,21 @@ public sealed class OuterTableTests
         {
             if (thread == 0)
             {
-                for (long key = 1_000; key < 101_000; key++)
+                try
                 {
-                    table.TryAdd(NewMap(table, key));
-                    if (key % 3 == 0 && table.Find(key - 1) is { } map)
+                    for (long key = 1_000; key < 101_000; key++)
                     {
-                        table.TryRemove(map);
+                        table.TryAdd(NewMap(table, key));
+                        if (key % 3 == 0 && table.Find(key - 1) is { } map)
+                        {
+                            table.TryRemove(map);
+                        }
                     }
                 }
-
-                Volatile.Write(ref writing, 0);
+                finally
+                {
+                    Volatile.Write(ref writing, 0); // also when the writer fails, or the readers would spin forever
+                }
             }
             else if (thread == 3)
             {

@@ -29,19 +29,25 @@ public sealed class SoakTests
         {
             if (thread < writers)
             {
-                for (var n = 0; n < 30_000; n++)
+                try
                 {
-                    long outer = 1_000_000L * (thread + 1) + n;
-                    map.Set(outer, 1, n);
-                    map.Set(outer, 2, n);
-                    if (n % 2 == 0)
+                    for (var n = 0; n < 30_000; n++)
                     {
-                        Assert.True(map.TryRemove(outer, 1, out _));
-                        Assert.True(map.TryRemove(outer, 2, out _)); // the last entry: the inner map is unlinked
+                        long outer = 1_000_000L * (thread + 1) + n;
+                        map.Set(outer, 1, n);
+                        map.Set(outer, 2, n);
+                        if (n % 2 == 0)
+                        {
+                            Assert.True(map.TryRemove(outer, 1, out _));
+                            Assert.True(map.TryRemove(outer, 2, out _)); // the last entry: the inner map is unlinked
+                        }
                     }
                 }
+                finally
+                {
+                    Interlocked.Decrement(ref writing); // also when a writer fails, or the readers would spin forever
+                }
 
-                Interlocked.Decrement(ref writing);
                 return;
             }
 

@@ -33,7 +33,9 @@ namespace NestMap.Internal;
 /// resize wait, and resizes are rare (the table doubles).
 /// </para>
 /// Lock order: a caller may hold inner-map locks and the wheel lock when it calls in; a stripe lock is always the last
-/// lock taken, and nothing is called out while one is held (hashes are stored, so a resize never calls the comparer).
+/// lock taken. The only code that runs under a stripe lock and is not ours is the outer comparer's <c>Equals</c> (in
+/// <see cref="TryAdd"/>, and in a lookup that overlapped a resize), as under <c>ConcurrentDictionary</c>'s locks: a
+/// comparer must not call back into the map. Hashes are stored, so a resize never calls the comparer.
 /// </remarks>
 internal sealed class OuterTable<TOuter, TInner, TValue>
     where TOuter : notnull
@@ -43,6 +45,8 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
     internal const int MaximumBuckets = 1 << 30;
 
     private const uint Fibonacci = 0x9E3779B9u;
+
+    private static readonly bool KeyIsNullable = typeof(TOuter).IsValueType && default(TOuter) is null;
 
     /// <summary>The outer-key comparer, or <see langword="null"/> for a value type with the default comparer (so the JIT can devirtualise).</summary>
     private readonly IEqualityComparer<TOuter>? _comparer;
@@ -63,15 +67,21 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
     /// <summary>Makes an empty table with room for <paramref name="capacity"/> outer keys before it grows.</summary>
     /// <param name="capacity">The expected number of outer keys.</param>
     /// <param name="comparer">The outer-key comparer; <see langword="null"/> for the default.</param>
-    public OuterTable(int capacity, IEqualityComparer<TOuter>? comparer)
+    /// <param name="stripes">The number of stripe locks, a power of two from 2 to 64; 0 to size it to the processor count (tests fix it).</param>
+    public OuterTable(int capacity, IEqualityComparer<TOuter>? comparer, int stripes = 0)
     {
+        Debug.Assert(stripes == 0 || (BitOperations.IsPow2(stripes) && stripes is >= 2 and <= 64), "A power of two from 2 to 64.");
         _comparer = typeof(TOuter).IsValueType && (comparer is null || ReferenceEquals(comparer, EqualityComparer<TOuter>.Default))
             ? null
             : comparer ?? EqualityComparer<TOuter>.Default;
 
         // At least 2 stripes (a shift of 32 would be a shift of 0), at most 64: outer keys are linked and unlinked far
         // less often than entries are written, so this is enough to keep writers on many cores apart.
-        var stripes = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount, 2, 64));
+        if (stripes == 0)
+        {
+            stripes = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount, 2, 64));
+        }
+
         _locks = new object[stripes];
         for (var i = 0; i < stripes; i++)
         {
@@ -110,8 +120,8 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int HashOf(TOuter key)
     {
-        // Written `!typeof(T).IsValueType && key is null` so that unoptimised code does not box a value-type key.
-        if (!typeof(TOuter).IsValueType && key is null)
+        // The type is tested first so that unoptimised code does not box a value-type key; Nullable<T> keys can be null.
+        if ((!typeof(TOuter).IsValueType || KeyIsNullable) && key is null)
         {
             ThrowHelper.ThrowArgumentNull("outer");
         }
@@ -214,7 +224,9 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
             overBudget = ++_counts[stripe] > buckets.Length >> (32 - _stripeShift);
         }
 
-        if (overBudget)
+        // The total decides (a lock-free sum): a stripe crowded by hashes that collide, with the table under a load
+        // factor of 1, would otherwise take every stripe's lock on each of its adds only to find nothing to do.
+        if (overBudget && buckets.Length < MaximumBuckets && Count > buckets.Length)
         {
             Grow(buckets);
         }
@@ -448,8 +460,9 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
                 var map = head;
                 while (map is not null)
                 {
-                    // The relinking store is volatile only so that the systematic tests can run a reader between
-                    // two relinks (their scheduler switches at volatile accesses); readers rely on the flag, not on it.
+                    // The fence above already orders these stores after the flag; the store is volatile only so that
+                    // the systematic tests can run a reader between two relinks (their scheduler switches at volatile
+                    // accesses).
                     var next = map.NextOuter;
                     ref var slot = ref grown[IndexOf(map.OuterHash, grown.Length)];
                     Volatile.Write(ref map.NextOuter, slot);
