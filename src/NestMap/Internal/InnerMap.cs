@@ -13,7 +13,7 @@ namespace NestMap.Internal;
 /// <para>
 /// Why not a <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/> per outer key: its lock
 /// array and per-lock counts make an empty one cost ~520 B on 2 CPUs and ~1 KB on 16, paid once per outer key. This
-/// table costs 40 B plus its bucket array, and one monitor (the object header's thin lock, no allocation) guards all
+/// table costs 64 B (its outer-table link included) plus its bucket array, and one monitor (the object header's thin lock, no allocation) guards all
 /// of it: an inner map is small and its writers are spread over many outer keys, so one lock per inner map is the
 /// right granularity.
 /// </para>
