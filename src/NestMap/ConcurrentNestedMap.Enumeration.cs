@@ -8,8 +8,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
     /// <summary>Gets the outer keys that hold entries.</summary>
     /// <value>
     /// A weakly consistent sequence, like <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/>'s
-    /// enumeration: it never throws and never blocks writers; it yields each outer key at most once; an outer key added
-    /// or removed while it runs may or may not appear. It takes no lock and copies nothing up front.
+    /// enumeration: it never throws; it yields each outer key at most once; an outer key present throughout is yielded,
+    /// and one added or removed while it runs may or may not appear. It copies nothing up front and takes no lock, but
+    /// when the outer table is resized under it: it then walks one bucket again under that bucket's stripe lock,
+    /// holding back writers of new or emptied outer keys in that stripe for that moment.
     /// </value>
     public IEnumerable<TOuter> OuterKeys
     {
@@ -32,7 +34,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue> : IEnume
     /// <returns>An enumerator of <see cref="NestedEntry{TOuter, TInner, TValue}"/>.</returns>
     /// <remarks>
     /// Weakly consistent, like <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/>'s
-    /// enumeration: safe while other threads write, never throws because of them and never blocks them; no entry is
+    /// enumeration: safe while other threads write and never throws because of them (it blocks them only as
+    /// <see cref="OuterKeys"/> does, when the outer table is resized under it); no entry is
     /// yielded twice; an entry added, changed or removed during the enumeration may or may not be seen; an entry whose deadline passed
     /// before the enumeration began is not seen, nor an entry of an outer key whose idle deadline passed by then. It is not a
     /// snapshot; use <see cref="SnapshotOf"/> for an atomic copy of one outer key.

@@ -23,9 +23,10 @@ namespace NestMap;
 /// <para>
 /// Thread safety: every member is safe to call from any number of threads at once. Each operation on one
 /// (outer, inner) pair is atomic and linearizable. Reads (<see cref="TryGetValue"/>, <see cref="ContainsKey"/>,
-/// <see cref="ContainsOuter"/>, <see cref="CountOf"/>) take no lock, but for one rare case: with
+/// <see cref="ContainsOuter"/>, <see cref="CountOf"/>) take no lock, but for two rare cases: with
 /// <see cref="NestedMapOptions{TOuter, TInner, TValue}.ExpireAfterAccess"/>, a read that extends an entry's deadline while
-/// its inner map is being resized waits for the resize to end. Writes take one lock: the lock of the inner map
+/// its inner map is being resized waits for the resize to end; and a read of an absent outer key that overlaps a resize
+/// of the outer table (which doubles it) waits for that resize to end. Writes take one lock: the lock of the inner map
 /// of their outer key, so writers to different outer keys do not contend. Factories passed to
 /// <see cref="GetOrAdd(TOuter, TInner, Func{TOuter, TInner, TValue})"/> and
 /// <see cref="AddOrUpdate(TOuter, TInner, Func{TOuter, TInner, TValue}, Func{TOuter, TInner, TValue, TValue})"/> run
@@ -35,7 +36,9 @@ namespace NestMap;
 /// </para>
 /// <para>
 /// Aggregates (<see cref="Count"/>, <see cref="OuterCount"/>, <see cref="IsEmpty"/>) and enumeration are weakly
-/// consistent while other threads write: they never throw and never block writers, and they are exact at quiescence.
+/// consistent while other threads write: they never throw, and they are exact at quiescence. They never block writers,
+/// but for enumeration when the outer table is resized under it: it then holds one stripe of outer-key writers back
+/// while it walks one bucket again.
 /// </para>
 /// </remarks>
 [DebuggerDisplay("Count = {Count}, OuterCount = {OuterCount}")]

@@ -18,7 +18,7 @@ namespace NestMap.Internal;
 /// right granularity.
 /// </para>
 /// <para>
-/// Why the bucket array never changes: a lookup is a chain of dependent memory loads (outer node, inner map, bucket,
+/// Why the bucket array never changes: a lookup is a chain of dependent memory loads (outer bucket, inner map, bucket,
 /// node), each a likely cache miss in a large map. With the array and its Fibonacci shift both read-only fields of
 /// this object, one cache line gives both, and the bucket index needs no read of the array's length (the index is in
 /// range by construction), which takes one dependent miss off every lookup. The price is that growing or shrinking

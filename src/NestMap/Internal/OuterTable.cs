@@ -196,7 +196,11 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
 
     /// <summary>Links <paramref name="map"/> (live, empty, never linked before) unless its outer key already has a linked map.</summary>
     /// <returns><see langword="true"/> when it was linked.</returns>
-    /// <remarks>Throws only what the comparer throws, before anything changes: growing the table afterwards is best effort.</remarks>
+    /// <remarks>
+    /// Throws what the comparer throws, or out of memory entering the lock, before anything changes; growing the table
+    /// afterwards is best effort (out of memory is swallowed), but a thread interrupted while it waits for the locks to
+    /// grow throws after the map is linked.
+    /// </remarks>
     public bool TryAdd(InnerMap<TOuter, TInner, TValue> map)
     {
         var hash = map.OuterHash;
@@ -274,13 +278,13 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
         }
     }
 
-    /// <summary>Enumerates the linked maps without blocking writers; never throws while other threads write.</summary>
+    /// <summary>Enumerates the linked maps; never throws while other threads write.</summary>
     /// <remarks>
-    /// Weakly consistent, as <see cref="System.Collections.Concurrent.ConcurrentDictionary{TKey, TValue}"/>'s
-    /// enumeration is: a map linked for the whole enumeration is returned exactly once; one linked, unlinked or replaced
-    /// meanwhile may or may not be. The walk goes through ranges of hash products in order, one bucket at a time, and
-    /// walks a bucket again (under its stripe's lock) when a resize relinked it meanwhile. Since the table only grows, a
-    /// range that was one bucket stays whole buckets, so no map is returned twice and none is skipped.
+    /// Weakly consistent: a map linked for the whole enumeration is returned exactly once; one linked, unlinked or
+    /// replaced meanwhile may or may not be. The walk goes through ranges of hash products in order, one bucket at a
+    /// time, and walks a bucket again (under its stripe's lock, the only time it blocks writers) when a resize relinked
+    /// it meanwhile. Since the table only grows, a range that was one bucket stays whole buckets, so no map is returned
+    /// twice and none is skipped.
     /// </remarks>
     public IEnumerable<InnerMap<TOuter, TInner, TValue>> Maps()
     {
