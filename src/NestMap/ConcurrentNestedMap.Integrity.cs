@@ -113,15 +113,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             problems.Add($"Count is {_count.Sum()}, but the inner maps hold {entries} entries.");
         }
 
-        if (maps != _outerCount.Sum())
-        {
-            problems.Add($"OuterCount is {_outerCount.Sum()}, but {maps} inner maps are linked.");
-        }
-
         var (chained, misplacedMaps) = _outer.CountMaps();
-        if (chained != maps || chained != _outer.Count)
+        if (chained != maps || chained != OuterCount)
         {
-            problems.Add($"The outer table's chains hold {chained} inner maps and its stripes count {_outer.Count}, but its enumeration returned {maps}.");
+            problems.Add($"OuterCount is {OuterCount}, but the outer table's chains hold {chained} inner maps and its enumeration returned {maps}.");
         }
 
         if (misplacedMaps != 0)

@@ -159,10 +159,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         ArgumentNullException.ThrowIfNull(addValueFactory);
         ArgumentNullException.ThrowIfNull(updateValueFactory);
-        if (IsNull(outer))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(outer));
-        }
+        Keys<TOuter>.ThrowIfNull(outer);
 
         var hash = HashOf(inner);
         while (true)
@@ -221,10 +218,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     public bool TryUpdate(TOuter outer, TInner inner, TValue newValue, TValue comparisonValue)
     {
-        if (IsNull(outer))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(outer));
-        }
+        Keys<TOuter>.ThrowIfNull(outer);
 
         var hash = HashOf(inner);
         var clocked = _timesEntries || _outerWheel is not null || _entryWheel is not null;
@@ -281,10 +275,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.NoInlining)] // see WritePathInlining below
     public bool TryRemove(TOuter outer, TInner inner, [MaybeNullWhen(false)] out TValue value)
     {
-        if (IsNull(outer))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(outer));
-        }
+        Keys<TOuter>.ThrowIfNull(outer);
 
         var hash = HashOf(inner);
         var now = _entryWheel is not null || _idleTtl != 0 ? _time.GetTimestamp() : 0; // else 0: a placeholder, nothing can expire
@@ -355,10 +346,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <exception cref="ArgumentNullException"><paramref name="outer"/> is <see langword="null"/>.</exception>
     public int RemoveOuter(TOuter outer)
     {
-        if (IsNull(outer))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(outer));
-        }
+        Keys<TOuter>.ThrowIfNull(outer);
 
         return RemoveOuterCore(outer, RemovalReason.OuterRemoved);
     }
@@ -561,10 +549,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// </remarks>
     private InnerMap<TOuter, TInner, TValue>? GetOrCreateInner(TOuter outer, long now, ref List<NestedRemoval<TOuter, TInner, TValue>>? removals)
     {
-        if (IsNull(outer))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(outer));
-        }
+        Keys<TOuter>.ThrowIfNull(outer);
 
         var outerHash = _outer.HashOf(outer);
         InnerMap<TOuter, TInner, TValue>? created = null;
@@ -593,9 +578,8 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             // Race: two writers may both miss and both try to link a new map; TryAdd lets exactly one win, and the
             // loser's map was never visible to anyone, so it needs no reclaiming. TryAdd may throw before it links (an
             // outer comparer that throws, out of memory entering the table's lock) or after (a thread interrupted
-            // while it waits for the locks to grow the table): the count goes up first, and the catch below reclaims
-            // the map if it is linked and still empty, or counts it down if it is not linked.
-            _outerCount.Increment();
+            // while it waits for the locks to grow the table): the catch below reclaims the map if it is linked and
+            // still empty. The outer table counts its maps as it links and unlinks them, so no count needs mending.
             bool linked;
             try
             {
@@ -603,7 +587,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             }
             catch
             {
-                ReclaimIfLinkedAndEmpty(outer, created);
+                ReclaimIfLinkedAndEmpty(created);
                 throw;
             }
 
@@ -611,8 +595,6 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
             {
                 return created;
             }
-
-            _outerCount.Decrement();
         }
     }
 
@@ -766,18 +748,14 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     }
 
     /// <summary>After a failed link attempt, reclaims <paramref name="created"/> if it did get linked and is still empty.</summary>
-    private void ReclaimIfLinkedAndEmpty(TOuter outer, InnerMap<TOuter, TInner, TValue> created)
+    private void ReclaimIfLinkedAndEmpty(InnerMap<TOuter, TInner, TValue> created)
     {
-        if (_outer.Find(outer) is { } linked && ReferenceEquals(linked, created))
+        if (ReferenceEquals(_outer.Find(created.Outer, created.OuterHash), created))
         {
             lock (created)
             {
                 ReclaimIfEmpty_NeedsLock(created);
             }
-        }
-        else
-        {
-            _outerCount.Decrement();
         }
     }
 
@@ -856,10 +834,6 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
             // From here on nothing allocates (the reports go into the room reserved above).
             expired = held != 0 || map.IdleNode is not null ? ForgetEntries_NeedsBothLocks(map, reason, now, ref removals) : 0;
-            if (unlinked)
-            {
-                _outerCount.Decrement();
-            }
 
             if (removed != 0)
             {

@@ -57,7 +57,6 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
 
     private readonly int _initialInnerCapacity;
     private readonly StripedCounter _count = new();
-    private readonly StripedCounter _outerCount = new();
 
     /// <summary>Initializes an empty map with default options.</summary>
     public ConcurrentNestedMap()
@@ -115,9 +114,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         _sampler = options.InsertionSiteSampling > 0 ? new InsertionSampler<TOuter, TInner, TValue>(options.InsertionSiteSampling, _time) : null;
 
         _outer = new OuterTable<TOuter, TInner, TValue>(options.InitialOuterCapacity, options.OuterComparer);
-        _innerComparer = typeof(TInner).IsValueType && (options.InnerComparer is null || ReferenceEquals(options.InnerComparer, EqualityComparer<TInner>.Default))
-            ? null
-            : options.InnerComparer ?? EqualityComparer<TInner>.Default;
+        _innerComparer = Keys<TInner>.Normalize(options.InnerComparer);
         _initialInnerCapacity = options.InitialInnerCapacity;
         _defaultKeys = _innerComparer is null && _outer.HasDefaultComparer;
 
@@ -136,9 +133,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <summary>Gets the number of outer keys.</summary>
     /// <value>
     /// Exact at quiescence, when it equals the number of outer keys that hold entries; while other threads write, a
-    /// recent value that may include an inner map a writer has just created and not yet filled.
+    /// recent value that may include an inner map a writer has just created and not yet filled (the outer table's own
+    /// count of linked maps, kept per lock stripe as it links and unlinks them).
     /// </value>
-    public int OuterCount => (int)Math.Clamp(_outerCount.Sum(), 0, int.MaxValue);
+    public int OuterCount => _outer.Count;
 
     /// <summary>Gets whether the map holds no entry.</summary>
     /// <value><see langword="true"/> when no outer key holds an entry at the moment each is looked at.</value>
@@ -229,10 +227,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <remarks>Counting is not an access: it does not extend the outer key's idle deadline.</remarks>
     public int CountOf(TOuter outer)
     {
-        if (IsNull(outer))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(outer));
-        }
+        Keys<TOuter>.ThrowIfNull(outer);
 
         if (_outer.Find(outer) is not { } map)
         {
@@ -253,10 +248,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     /// <remarks>The live inner map is never handed out: a caller holding it could touch it without its lock.</remarks>
     public IReadOnlyDictionary<TInner, TValue> SnapshotOf(TOuter outer)
     {
-        if (IsNull(outer))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(outer));
-        }
+        Keys<TOuter>.ThrowIfNull(outer);
 
         var now = _time.GetTimestamp(); // never under a lock: see RunMaintenanceSlice
         while (_outer.Find(outer) is { } map)
@@ -282,25 +274,10 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         return new Dictionary<TInner, TValue>(0, _innerComparer);
     }
 
-    // Nullable<T> keys are value types that can be null; these are true only for them (read once, at type load).
-    private static readonly bool OuterIsNullable = typeof(TOuter).IsValueType && default(TOuter) is null;
-    private static readonly bool InnerIsNullable = typeof(TInner).IsValueType && default(TInner) is null;
-
-    // Null checks test the type first: the optimising JIT folds them to a bare `key is null` or to nothing, but
-    // unoptimised (Debug) code boxes a value-type key for a bare `key is null`, allocating on every call.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsNull(TOuter outer) => (!typeof(TOuter).IsValueType || OuterIsNullable) && outer is null;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsNull(TInner inner) => (!typeof(TInner).IsValueType || InnerIsNullable) && inner is null;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int HashOf(TInner inner)
     {
-        if (IsNull(inner))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(inner));
-        }
+        Keys<TInner>.ThrowIfNull(inner);
 
         return typeof(TInner).IsValueType && _innerComparer is null
             ? EqualityComparer<TInner>.Default.GetHashCode(inner)
@@ -322,7 +299,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
         if (typeof(TOuter).IsValueType && typeof(TInner).IsValueType)
         {
             // A null Nullable<T> key goes the general way, which throws (the test folds away for other value types).
-            return _defaultKeys && !IsNull(outer) && !IsNull(inner)
+            return _defaultKeys && !Keys<TOuter>.IsNull(outer) && !Keys<TInner>.IsNull(inner)
                 ? FindNodeDefaultKeys(outer, inner, EqualityComparer<TInner>.Default.GetHashCode(inner))
                 : FindNodeOutOfLine(outer, inner);
         }
@@ -336,7 +313,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     {
         if (typeof(TOuter).IsValueType && typeof(TInner).IsValueType)
         {
-            return _defaultKeys && !IsNull(outer) ? FindNodeDefaultKeys(outer, inner, hash) : FindNodeOutOfLine(outer, inner);
+            return _defaultKeys && !Keys<TOuter>.IsNull(outer) ? FindNodeDefaultKeys(outer, inner, hash) : FindNodeOutOfLine(outer, inner);
         }
 
         return FindNodeAnyKeys(outer, inner, hash);
@@ -368,10 +345,7 @@ public sealed partial class ConcurrentNestedMap<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private InnerMap<TOuter, TInner, TValue>.Node? FindNodeAnyKeys(TOuter outer, TInner inner, int hash)
     {
-        if (IsNull(outer))
-        {
-            ThrowHelper.ThrowArgumentNull(nameof(outer));
-        }
+        Keys<TOuter>.ThrowIfNull(outer);
 
         // No lock. If the map we find is being retired concurrently, we either see the entry (the read overlaps a
         // moment when it existed) or see none (the map was already empty, and a successor map for this outer key can

@@ -46,8 +46,6 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
 
     private const uint Fibonacci = 0x9E3779B9u;
 
-    private static readonly bool KeyIsNullable = typeof(TOuter).IsValueType && default(TOuter) is null;
-
     /// <summary>The outer-key comparer, or <see langword="null"/> for a value type with the default comparer (so the JIT can devirtualise).</summary>
     private readonly IEqualityComparer<TOuter>? _comparer;
 
@@ -71,9 +69,7 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
     public OuterTable(int capacity, IEqualityComparer<TOuter>? comparer, int stripes = 0)
     {
         Debug.Assert(stripes == 0 || (BitOperations.IsPow2(stripes) && stripes is >= 2 and <= 64), "A power of two from 2 to 64.");
-        _comparer = typeof(TOuter).IsValueType && (comparer is null || ReferenceEquals(comparer, EqualityComparer<TOuter>.Default))
-            ? null
-            : comparer ?? EqualityComparer<TOuter>.Default;
+        _comparer = Keys<TOuter>.Normalize(comparer);
 
         // At least 2 stripes (a shift of 32 would be a shift of 0), at most 64: outer keys are linked and unlinked far
         // less often than entries are written, so this is enough to keep writers on many cores apart.
@@ -120,11 +116,7 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int HashOf(TOuter key)
     {
-        // The type is tested first so that unoptimised code does not box a value-type key; Nullable<T> keys can be null.
-        if ((!typeof(TOuter).IsValueType || KeyIsNullable) && key is null)
-        {
-            ThrowHelper.ThrowArgumentNull("outer");
-        }
+        Keys<TOuter>.ThrowIfNull(key, "outer");
 
         return typeof(TOuter).IsValueType && _comparer is null
             ? EqualityComparer<TOuter>.Default.GetHashCode(key)
@@ -142,29 +134,7 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
     public InnerMap<TOuter, TInner, TValue>? Find(TOuter key, int hash)
     {
         var buckets = _buckets;
-        var map = Volatile.Read(ref buckets[IndexOf(hash, buckets.Length)]);
-        if (typeof(TOuter).IsValueType && _comparer is null)
-        {
-            while (map is not null)
-            {
-                if (map.OuterHash == hash && EqualityComparer<TOuter>.Default.Equals(map.Outer, key))
-                {
-                    return map;
-                }
-
-                map = Volatile.Read(ref map.NextOuter);
-            }
-        }
-        else
-        {
-            map = FindWithComparer(map, key, hash);
-            if (map is not null)
-            {
-                return map;
-            }
-        }
-
-        return FindAfterMiss(key, hash, buckets);
+        return Walk(Volatile.Read(ref buckets[IndexOf(hash, buckets.Length)]), key, hash) ?? FindAfterMiss(key, hash, buckets);
     }
 
     /// <summary>
@@ -180,18 +150,8 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
         Debug.Assert(HasDefaultComparer, "Only for value-type keys with the default comparer.");
         var hash = EqualityComparer<TOuter>.Default.GetHashCode(key);
         var buckets = _buckets;
-        for (var map = Volatile.Read(ref buckets[IndexOf(hash, buckets.Length)]); map is not null; map = Volatile.Read(ref map.NextOuter))
-        {
-            if (map.OuterHash == hash && EqualityComparer<TOuter>.Default.Equals(map.Outer, key))
-            {
-                found = map;
-                return true;
-            }
-        }
-
-        // The same check as FindAfterMiss: a miss is certain when no resize overlapped the walk.
-        found = null;
-        return !_resizing && ReferenceEquals(buckets, _buckets);
+        found = WalkDefault(Volatile.Read(ref buckets[IndexOf(hash, buckets.Length)]), key, hash);
+        return found is not null || NoResizeSince(buckets);
     }
 
     /// <summary>Links <paramref name="map"/> (live, empty, never linked before) unless its outer key already has a linked map.</summary>
@@ -212,12 +172,9 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
             // Under a stripe lock no resize runs, so the array is the current one and stays so.
             buckets = _buckets;
             ref var head = ref buckets[IndexOf(hash, buckets.Length)];
-            for (var other = head; other is not null; other = other.NextOuter)
+            if (Walk(head, map.Outer, hash) is not null)
             {
-                if (other.OuterHash == hash && KeysEqual(other.Outer, map.Outer))
-                {
-                    return false;
-                }
+                return false;
             }
 
             // Rule (1): the map is complete before the volatile write publishes it.
@@ -302,7 +259,7 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
                 found.Add(map);
             }
 
-            if (_resizing || !ReferenceEquals(buckets, _buckets))
+            if (!NoResizeSince(buckets))
             {
                 // A resize overlapped the walk: walk the same range of the new array under its stripe's lock.
                 found.Clear();
@@ -366,8 +323,36 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
 
     private int StripeOf(int hash) => (int)(((uint)hash * Fibonacci) >> _stripeShift);
 
-    private bool KeysEqual(TOuter x, TOuter y) =>
-        typeof(TOuter).IsValueType && _comparer is null ? EqualityComparer<TOuter>.Default.Equals(x, y) : _comparer!.Equals(x, y);
+    /// <summary>Returns the map of <paramref name="key"/> in the chain that starts at <paramref name="map"/>, or <see langword="null"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private InnerMap<TOuter, TInner, TValue>? Walk(InnerMap<TOuter, TInner, TValue>? map, TOuter key, int hash) =>
+        typeof(TOuter).IsValueType && _comparer is null ? WalkDefault(map, key, hash) : FindWithComparer(map, key, hash);
+
+    /// <summary>The chain walk for value-type keys with the default comparer: it calls nothing, so it can sit in a caller's hot loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static InnerMap<TOuter, TInner, TValue>? WalkDefault(InnerMap<TOuter, TInner, TValue>? map, TOuter key, int hash)
+    {
+        while (map is not null)
+        {
+            if (map.OuterHash == hash && EqualityComparer<TOuter>.Default.Equals(map.Outer, key))
+            {
+                return map;
+            }
+
+            map = Volatile.Read(ref map.NextOuter);
+        }
+
+        return null;
+    }
+
+    /// <summary>Gets whether no resize relinked the chains since <paramref name="buckets"/> was read (call it after a walk of them).</summary>
+    /// <remarks>
+    /// Race resolved here: a resize may have relinked the maps under the walk and carried it out of its chain. The
+    /// walk's reads were volatile (acquire), so these two reads come after them: a walk that saw any relinked map sees
+    /// the flag raised, or the new array if the resize has ended since (it is published before the flag is lowered).
+    /// If neither, no resize touched the chains during the walk.
+    /// </remarks>
+    private bool NoResizeSince(InnerMap<TOuter, TInner, TValue>?[] buckets) => !_resizing && ReferenceEquals(buckets, _buckets);
 
     /// <summary>The chain walk with a comparer, out of line so that the lookup of value-type keys stays small.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -391,27 +376,16 @@ internal sealed class OuterTable<TOuter, TInner, TValue>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private InnerMap<TOuter, TInner, TValue>? FindAfterMiss(TOuter key, int hash, InnerMap<TOuter, TInner, TValue>?[] buckets)
     {
-        // Race resolved here: a resize may have relinked the maps under the walk and carried it out of its chain. The
-        // walk's reads were volatile (acquire), so these two reads come after them: a walk that saw any relinked map
-        // sees the flag raised, or the new array if the resize has ended since (it is published before the flag is
-        // lowered). If neither, no resize touched the chains during the walk, and the miss is a true miss.
-        if (!_resizing && ReferenceEquals(buckets, _buckets))
+        if (NoResizeSince(buckets))
         {
-            return null;
+            return null; // a true miss
         }
 
+        // A resize overlapped the walk: look again under the stripe's lock, where no resize runs.
         lock (_locks[StripeOf(hash)])
         {
             var current = _buckets;
-            for (var map = current[IndexOf(hash, current.Length)]; map is not null; map = map.NextOuter)
-            {
-                if (map.OuterHash == hash && KeysEqual(map.Outer, key))
-                {
-                    return map;
-                }
-            }
-
-            return null;
+            return Walk(current[IndexOf(hash, current.Length)], key, hash);
         }
     }
 
