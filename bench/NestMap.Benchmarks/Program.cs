@@ -3,7 +3,7 @@ using NestMap.Benchmarks;
 
 // `-- report [section ...]` runs the suite and rewrites the generated regions of docs/benchmarks.md;
 // `-- memory` runs the heap measurement (bytes per entry), `-- expiry` the expiry lag and slice measurement,
-// `-- paired` the paired read diagnostic, `-- sampling-cost` the paired cost of insertion-site sampling; anything else goes to BenchmarkDotNet's switcher.
+// `-- paired` the paired read diagnostic, `-- read-loop [structure]` single-threaded reads one structure per process, `-- sampling-cost` the paired cost of insertion-site sampling; anything else goes to BenchmarkDotNet's switcher.
 switch (args)
 {
     case ["report", .. var sections]:
@@ -20,6 +20,8 @@ switch (args)
     case ["sampling-cost", ..]:
         SamplingCostMeasurement.Run(Console.Out);
         return 0;
+    case ["read-loop", .. var structures]:
+        return ReadLoopMeasurement.Run(structures, Console.Out);
     case ["paired", ..]:
         PairedReadMeasurement.Run(Console.Out);
         return 0;
